@@ -1,0 +1,102 @@
+// Package config loads herald.toml: strict decoding (an unknown key is an error
+// naming it), ${VAR} expansion from the environment, defaults, and validation
+// with messages that name the file, the key and the line where known.
+package config
+
+import "time"
+
+// Config is a whole herald.toml.
+type Config struct {
+	// Path is the file the config was loaded from; rule globs and relative paths
+	// are resolved against its directory.
+	Path string `toml:"-"`
+
+	Agent  Agent   `toml:"agent"`
+	Inputs []Input `toml:"input"`
+	Sinks  []Sink  `toml:"sink"`
+	Rules  Rules   `toml:"rules"`
+	Server Server  `toml:"server"`
+}
+
+// Agent holds agent-wide settings.
+type Agent struct {
+	// DataDir holds the bbolt state. Default: %ProgramData%\Herald on Windows,
+	// /var/lib/herald elsewhere; relative paths are relative to the config file.
+	DataDir string `toml:"data_dir"`
+	// Host names this node in events. Default: the machine's host name.
+	Host string `toml:"host"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `toml:"log_level"`
+	// LogFormat is text or json. Default text.
+	LogFormat string `toml:"log_format"`
+	// ScriptLogDir is where Qlik writes reload script logs (for alert context).
+	ScriptLogDir string `toml:"script_log_dir"`
+}
+
+// Input is one [[input]].
+type Input struct {
+	Name string `toml:"name"`
+	// Type is "file" (tail files) or "http" (receive callbacks).
+	Type string `toml:"type"`
+	// Paths are glob patterns of files to tail (type file).
+	Paths []string `toml:"paths"`
+	// Exclude are glob patterns of matching files to skip (type file).
+	Exclude []string `toml:"exclude"`
+	// Parser names the parser: qlik, json, logfmt, regex or line.
+	Parser string `toml:"parser"`
+	// ParserOptions are handed to the parser, which rejects unknown keys.
+	ParserOptions map[string]any `toml:"parser_options"`
+	// StartAt is where a file with no saved position starts: "end" or "beginning".
+	StartAt string `toml:"start_at"`
+	// PollInterval is how often paths are re-globbed for new files. Default 1s.
+	PollInterval Duration `toml:"poll_interval"`
+
+	// Path is the URL path served on [server].listen (type http).
+	Path string `toml:"path"`
+	// Format of the request body (type http): signl4, rocketchat or json.
+	Format string `toml:"format"`
+	// Token a request must carry (type http).
+	Token string `toml:"token"`
+}
+
+// Sink is one [[sink]].
+type Sink struct {
+	Name string `toml:"name"`
+	// Plugin is a built-in sink name (console, webhook, signl4, rocketchat) or a
+	// path to a plugin executable.
+	Plugin string `toml:"plugin"`
+	// Config is handed to the plugin as JSON; the plugin validates it.
+	Config map[string]any `toml:"config"`
+	// BatchSize caps the events sent in one call. Default 100.
+	BatchSize int `toml:"batch_size"`
+}
+
+// Rules says where rules come from.
+type Rules struct {
+	// Files are glob patterns of rule files, relative to the config file.
+	Files []string `toml:"files"`
+	// Packs name embedded rule packs, such as "qliksense".
+	Packs []string `toml:"packs"`
+}
+
+// Server configures the HTTP listener for metrics, health and inbound hooks.
+type Server struct {
+	// Listen is host:port; empty disables the server.
+	Listen string `toml:"listen"`
+}
+
+// Duration is a time.Duration written as a string such as "500ms" or "2s".
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
