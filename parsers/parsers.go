@@ -129,3 +129,10 @@ const MaxRecordBytes = 1 << 20
 // table, possibly empty). It rejects unknown or malformed options with an error
 // naming them.
 type Factory func(opts map[string]any) (Parser, error)
+
+// Primer is implemented by decoders whose records depend on a file's first line
+// (a header). When reading resumes mid-file, the agent hands that line to Prime
+// rather than Decode, so it is not taken for a record.
+type Primer interface {
+	Prime(firstLine string)
+}
