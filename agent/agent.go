@@ -1,0 +1,217 @@
+// Package agent is Herald's runtime: it builds parsers, rules and sink plugins from
+// a config, tails the inputs, turns matches into alert events and hands them to
+// one dispatcher per sink.
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/agent/lifecycle"
+	"github.com/heraldhq/herald/parsers"
+	parsersall "github.com/heraldhq/herald/parsers/all"
+	"github.com/heraldhq/herald/plugins/host"
+	"github.com/heraldhq/herald/rules"
+	sinksall "github.com/heraldhq/herald/sinks/all"
+)
+
+// Options are the runtime choices that are not part of herald.toml.
+type Options struct {
+	Logger *slog.Logger
+	// Executable is the herald binary, re-executed as `herald plugin serve NAME`
+	// for built-in sinks. Default: os.Executable().
+	Executable string
+	// Stdout receives what plugins print (the console sink). Default os.Stdout.
+	Stdout io.Writer
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// input is a configured input with its parser.
+type input struct {
+	cfg    config.Input
+	parser parsers.Parser
+}
+
+// sinkSpec is a configured sink: how to start its plugin and the config it gets.
+type sinkSpec struct {
+	cfg  config.Sink
+	kind string
+	spec host.Spec
+	raw  json.RawMessage
+}
+
+// Agent is a loaded config, ready to check or run.
+type Agent struct {
+	cfg    *config.Config
+	opts   Options
+	log    *slog.Logger
+	inputs []*input
+	rules  *rules.Set
+	sinks  []*sinkSpec
+	life   *lifecycle.Lifecycle
+}
+
+// Load builds parsers, compiles rules and prepares sink plugins from cfg. It does
+// not start anything: every error here is a config problem, reported all at once.
+func Load(cfg *config.Config, opts Options) (*Agent, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("locate the herald executable for built-in sinks: %w", err)
+		}
+		opts.Executable = exe
+	}
+	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger}
+	var errs []error
+
+	infos := map[string]rules.InputInfo{}
+	for _, in := range cfg.Inputs {
+		if in.Type != "file" {
+			continue // http inputs are handled by the server
+		}
+		p, err := parsersall.New(in.Parser, in.ParserOptions)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("input %q: parser %s: %w", in.Name, in.Parser, err))
+			continue
+		}
+		a.inputs = append(a.inputs, &input{cfg: in, parser: p})
+		infos[in.Name] = rules.InputInfo{Fields: p.Fields(), Verbatim: p.Verbatim()}
+	}
+
+	for _, s := range cfg.Sinks {
+		spec, kind, err := a.pluginSpec(s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		raw, err := json.Marshal(s.Config)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sink %q: config: %w", s.Name, err))
+			continue
+		}
+		a.sinks = append(a.sinks, &sinkSpec{cfg: s, kind: kind, spec: spec, raw: raw})
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+
+	set, err := rules.Load(cfg.Rules.Files, cfg.Dir(), cfg.Rules.Packs, infos)
+	if err != nil {
+		return nil, err
+	}
+	if len(set.Rules()) == 0 {
+		return nil, errors.New("no rules: set [rules] files or packs (for example packs = [\"qliksense\"])")
+	}
+	a.rules = set
+
+	var lsinks []lifecycle.Sink
+	for _, s := range a.sinks {
+		lsinks = append(lsinks, lifecycle.Sink{Name: s.cfg.Name, Kind: s.kind})
+	}
+	a.life, err = lifecycle.New(cfg.Agent.Host, ruleInfos(set), lsinks, opts.Now)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// ruleInfos converts compiled rules to what the lifecycle needs.
+func ruleInfos(set *rules.Set) []*lifecycle.RuleInfo {
+	var out []*lifecycle.RuleInfo
+	for _, r := range set.Rules() {
+		out = append(out, &lifecycle.RuleInfo{
+			ID: r.ID, Severity: r.Severity, RateLimit: r.RateLimit, Sinks: r.Sinks, Resolves: r.Resolves,
+		})
+	}
+	return out
+}
+
+// pluginSpec resolves a sink's plugin: a built-in name re-executes this binary,
+// anything else is a path to a plugin executable.
+func (a *Agent) pluginSpec(s config.Sink) (host.Spec, string, error) {
+	spec := host.Spec{Name: s.Name, Logger: a.log.With("sink", s.Name), Stdout: a.opts.Stdout}
+	if _, ok := sinksall.Lookup(s.Plugin); ok {
+		spec.Command = []string{a.opts.Executable, "plugin", "serve", s.Plugin}
+		return spec, s.Plugin, nil
+	}
+	if !strings.ContainsAny(s.Plugin, `/\`) {
+		return spec, "", fmt.Errorf("sink %q: plugin %q is neither a built-in sink (%s) nor a path to an executable",
+			s.Name, s.Plugin, strings.Join(sinksall.Names(), ", "))
+	}
+	path := s.Plugin
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(a.cfg.Dir(), path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return spec, "", fmt.Errorf("sink %q: plugin executable: %w", s.Name, err)
+	}
+	spec.Command = []string{path}
+	kind := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	return spec, kind, nil
+}
+
+// startSink launches a sink's plugin and configures it.
+func (a *Agent) startSink(ctx context.Context, s *sinkSpec) (*host.Plugin, error) {
+	p, err := host.Start(ctx, s.spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Configure(ctx, s.raw); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// Summary describes what was loaded, for `herald check`.
+type Summary struct {
+	Inputs []string
+	Rules  []string
+	Sinks  []string
+}
+
+// Check starts every sink plugin once so it validates its config, then stops it.
+// Errors name the sink.
+func (a *Agent) Check(ctx context.Context) (Summary, error) {
+	var errs []error
+	for _, s := range a.sinks {
+		p, err := a.startSink(ctx, s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.Close()
+	}
+	var sum Summary
+	for _, in := range a.cfg.Inputs {
+		sum.Inputs = append(sum.Inputs, in.Name)
+	}
+	for _, r := range a.rules.Rules() {
+		sum.Rules = append(sum.Rules, r.ID)
+	}
+	for _, s := range a.sinks {
+		sum.Sinks = append(sum.Sinks, s.cfg.Name+" ("+s.kind+")")
+	}
+	sort.Strings(sum.Rules)
+	return sum, errors.Join(errs...)
+}

@@ -1,0 +1,251 @@
+// Package lifecycle turns rule matches into alert events: it opens alerts, resolves
+// them, drops duplicate outcomes, rate-limits repeats per rule and key (counting
+// what it holds back) and decides which sinks each event goes to.
+//
+// It works inside the caller's state transaction, so the alert changes it makes
+// are committed together with the file position and the enqueued events: a crash
+// can neither lose an alert nor raise it twice.
+package lifecycle
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/agent/state"
+	"github.com/heraldhq/herald/plugins/sdk"
+)
+
+// Sink is a configured sink as routing sees it.
+type Sink struct {
+	Name string
+	Kind string // the plugin: a built-in name, or the executable's base name
+}
+
+// RuleInfo is what the lifecycle needs to know of a rule.
+type RuleInfo struct {
+	ID        string
+	Severity  string
+	RateLimit time.Duration
+	Sinks     []string // sink names or "kind:<plugin>"; empty routes to every sink
+	Resolves  []string
+}
+
+// Match is one rule match on one record.
+type Match struct {
+	Rule    *RuleInfo
+	Key     string
+	Dedup   string
+	Title   string
+	Message string
+	Fields  map[string]string
+	// Time is when the record was logged; zero means unknown (Now is used).
+	Time time.Time
+	// Origin identifies the record (file identity, offset) so event ids are
+	// stable: re-reading the same record yields the same ids.
+	Origin string
+}
+
+// Routed is an event and the sinks it must be delivered to.
+type Routed struct {
+	Event sdk.Event
+	Sinks []string
+}
+
+// Stats counts what Apply held back.
+type Stats struct {
+	Duplicates int // outcomes already seen (same rule and dedup value)
+	Suppressed int // firings held back by a rate limit
+	Unmatched  int // resolutions with no open alert
+}
+
+// Lifecycle applies matches to alert state.
+type Lifecycle struct {
+	host  string
+	rules map[string]*RuleInfo
+	sinks []Sink
+	now   func() time.Time
+}
+
+// New returns a Lifecycle for the given rules and sinks. host names this node in events.
+func New(host string, rules []*RuleInfo, sinks []Sink, now func() time.Time) (*Lifecycle, error) {
+	if now == nil {
+		now = time.Now
+	}
+	l := &Lifecycle{host: host, rules: make(map[string]*RuleInfo, len(rules)), sinks: sinks, now: now}
+	for _, r := range rules {
+		l.rules[r.ID] = r
+	}
+	for _, r := range rules {
+		if _, err := l.route(r); err != nil {
+			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
+		}
+	}
+	return l, nil
+}
+
+// Route returns the sink names a rule's events go to.
+func (l *Lifecycle) route(r *RuleInfo) ([]string, error) {
+	if len(r.Sinks) == 0 {
+		all := make([]string, len(l.sinks))
+		for i, s := range l.sinks {
+			all[i] = s.Name
+		}
+		return all, nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, want := range r.Sinks {
+		found := false
+		for _, s := range l.sinks {
+			if s.Name == want || (strings.HasPrefix(want, "kind:") && s.Kind == strings.TrimPrefix(want, "kind:")) {
+				found = true
+				if !seen[s.Name] {
+					seen[s.Name] = true
+					out = append(out, s.Name)
+				}
+			}
+		}
+		// A kind with no configured sink is fine (packs route by kind); a name is not.
+		if !found && !strings.HasPrefix(want, "kind:") {
+			return nil, fmt.Errorf("sinks: no sink named %q", want)
+		}
+	}
+	return out, nil
+}
+
+// Apply records one match in tx and returns the events it produces (none, one,
+// or one per alert it resolves).
+func (l *Lifecycle) Apply(tx *state.Tx, m Match, st *Stats) ([]Routed, error) {
+	at := m.Time
+	if at.IsZero() {
+		at = l.now()
+	}
+	if len(m.Rule.Resolves) > 0 {
+		return l.resolve(tx, m, at, st)
+	}
+	return l.fire(tx, m, at, st)
+}
+
+func (l *Lifecycle) fire(tx *state.Tx, m Match, at time.Time, st *Stats) ([]Routed, error) {
+	r := m.Rule
+	if m.Dedup != "" {
+		id := "dedup\x00" + r.ID + "\x00" + m.Dedup
+		if tx.Seen(id) {
+			st.Duplicates++
+			return nil, nil
+		}
+		if err := tx.MarkSeen(id, l.now()); err != nil {
+			return nil, err
+		}
+	}
+
+	a, open := tx.Alert(r.ID, m.Key)
+	if open && a.Status == sdk.StatusResolved {
+		open = false
+	}
+	if !open {
+		// A new alert, or a new instance of one that was resolved: old remote
+		// references point at closed alerts and must not be reused.
+		a = state.Alert{Rule: r.ID, Key: m.Key, FirstSeen: at}
+	}
+	a.Status = sdk.StatusFiring
+	a.Title, a.Severity, a.Fields = m.Title, r.Severity, m.Fields
+	a.LastSeen = at
+	a.Count++
+
+	if open && r.RateLimit > 0 && !a.LastFired.IsZero() && at.Sub(a.LastFired) < r.RateLimit {
+		if a.Suppressed == 0 {
+			a.SuppressedSince = at
+		}
+		a.Suppressed++
+		st.Suppressed++
+		return nil, tx.PutAlert(a)
+	}
+
+	msg := m.Message
+	if a.Suppressed > 0 {
+		msg += fmt.Sprintf("\n(%d more since %s)", a.Suppressed, a.SuppressedSince.Format("2006-01-02 15:04:05 -0700"))
+	}
+	a.Suppressed, a.SuppressedSince, a.LastFired = 0, time.Time{}, at
+	if err := tx.PutAlert(a); err != nil {
+		return nil, err
+	}
+	sinks, err := l.route(r)
+	if err != nil {
+		return nil, err
+	}
+	ev := sdk.Event{
+		ID: eventID(m.Origin, r.ID, string(sdk.StatusFiring), m.Key, at), Rule: r.ID, Status: sdk.StatusFiring,
+		Key: m.Key, Severity: r.Severity, Title: m.Title, Message: msg, Fields: m.Fields, Time: at, Host: l.host,
+	}
+	return []Routed{{Event: ev, Sinks: sinks}}, nil
+}
+
+func (l *Lifecycle) resolve(tx *state.Tx, m Match, at time.Time, st *Stats) ([]Routed, error) {
+	var out []Routed
+	for _, target := range m.Rule.Resolves {
+		a, ok := tx.Alert(target, m.Key)
+		if !ok || a.Status == sdk.StatusResolved {
+			continue
+		}
+		a.Status = sdk.StatusResolved
+		a.ResolvedAt = at
+		a.LastSeen = at
+		suppressed := a.Suppressed
+		a.Suppressed, a.SuppressedSince = 0, time.Time{}
+		if err := tx.PutAlert(a); err != nil {
+			return nil, err
+		}
+		rule, ok := l.rules[target]
+		if !ok {
+			return nil, fmt.Errorf("rule %s resolves unknown rule %s", m.Rule.ID, target)
+		}
+		sinks, err := l.route(rule)
+		if err != nil {
+			return nil, err
+		}
+		msg := m.Message
+		if suppressed > 0 {
+			msg += fmt.Sprintf("\n(%d more failures were held back by the rate limit before this)", suppressed)
+		}
+		ev := sdk.Event{
+			ID: eventID(m.Origin, target, string(sdk.StatusResolved), m.Key, at), Rule: target, Status: sdk.StatusResolved,
+			Key: m.Key, Severity: a.Severity, Title: m.Title, Message: msg, Fields: mergeFields(a.Fields, m.Fields),
+			Time: at, Host: l.host,
+		}
+		out = append(out, Routed{Event: ev, Sinks: sinks})
+	}
+	if len(out) == 0 {
+		st.Unmatched++
+	}
+	return out, nil
+}
+
+// mergeFields returns the alert's fields updated with the resolution's.
+func mergeFields(base, over map[string]string) map[string]string {
+	out := make(map[string]string, len(base)+len(over))
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
+}
+
+// eventID derives a stable id: the same record processed twice gives the same id,
+// which sinks use for idempotency (Rocket.Chat message ids, webhook-id headers).
+func eventID(origin, rule, status, key string, at time.Time) string {
+	h := sha256.New()
+	for _, s := range []string{origin, rule, status, key, at.UTC().Format(time.RFC3339Nano)} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// Rule returns the rule with the given id, or nil.
+func (l *Lifecycle) Rule(id string) *RuleInfo { return l.rules[id] }

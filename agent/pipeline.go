@@ -1,0 +1,282 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/heraldhq/herald/agent/lifecycle"
+	"github.com/heraldhq/herald/agent/state"
+	"github.com/heraldhq/herald/agent/tail"
+	"github.com/heraldhq/herald/parsers"
+	"github.com/heraldhq/herald/rules"
+)
+
+const (
+	// maxBatchLines bounds the lines committed in one state transaction, so
+	// catch-up pays one fsync per batch rather than per line.
+	maxBatchLines = 4096
+	// idleFlush is how long a record held for continuation lines waits before it
+	// is completed as is.
+	idleFlush = 250 * time.Millisecond
+)
+
+// pipeline runs one file input: tail -> decoder -> rules -> lifecycle -> outbox.
+type pipeline struct {
+	agent  *Agent
+	in     *input
+	store  *state.Store
+	notify func(sink string)
+	once   bool
+
+	eval    *rules.Evaluator
+	files   map[string]*openFile
+	matches []lifecycle.Match
+	stats   lifecycle.Stats
+	warn    *warnLimiter
+}
+
+// openFile is the decoding state of one followed file.
+type openFile struct {
+	key         string
+	path        string
+	dec         parsers.Decoder
+	offset      int64 // just past the last line read
+	fingerprint string
+	dirty       bool
+	closed      bool
+}
+
+// positions adapts the store to what the tailer asks for on start-up.
+type positions struct{ store *state.Store }
+
+func (p positions) Get(key string) (tail.Position, bool) {
+	var pos state.Position
+	var ok bool
+	_ = p.store.View(func(tx *state.Tx) error {
+		pos, ok = tx.Position(key)
+		return nil
+	})
+	return tail.Position{Offset: pos.Offset, Fingerprint: pos.Fingerprint}, ok
+}
+
+func (p *pipeline) run(ctx context.Context) error {
+	a := p.agent
+	p.eval = a.rules.NewEvaluator()
+	p.files = map[string]*openFile{}
+	p.warn = newWarnLimiter(a.log, time.Minute)
+	t, err := tail.Start(ctx, tail.Config{
+		Paths:        p.in.cfg.Paths,
+		Exclude:      p.in.cfg.Exclude,
+		StartAt:      p.in.cfg.StartAt,
+		PollInterval: p.in.cfg.PollInterval.Duration,
+		Positions:    positions{p.store},
+		Logger:       a.log.With("input", p.in.cfg.Name),
+		Once:         p.once,
+	})
+	if err != nil {
+		return err
+	}
+	defer t.Stop()
+	events := t.Events()
+	// The idle timer runs only while a record is held for continuation lines, so
+	// an idle agent does not wake up.
+	idle := time.NewTimer(idleFlush)
+	idle.Stop()
+	var idleC <-chan time.Time
+
+	for {
+		var first tail.Event
+		var ok bool
+		select {
+		case first, ok = <-events:
+		case <-idleC:
+			idleC = nil
+			p.flushHeld()
+			if err := p.commit(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if !ok {
+			p.flushHeld()
+			return p.commit(ctx)
+		}
+		p.handle(first)
+		// Take whatever else is ready without waiting: a live line is committed
+		// (and so delivered) at once, a backlog is committed in large batches.
+	more:
+		for n := 1; n < maxBatchLines; n++ {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					break more
+				}
+				p.handle(ev)
+			default:
+				break more
+			}
+		}
+		if err := p.commit(ctx); err != nil {
+			return err
+		}
+		if p.anyHeld() {
+			idle.Reset(idleFlush)
+			idleC = idle.C
+		} else {
+			idle.Stop()
+			idleC = nil
+		}
+	}
+}
+
+func (p *pipeline) anyHeld() bool {
+	for _, f := range p.files {
+		if _, ok := f.dec.Held(); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// handle applies one tail event to the decoding state.
+func (p *pipeline) handle(ev tail.Event) {
+	switch ev.Kind {
+	case tail.Opened:
+		f := &openFile{key: ev.Key, path: ev.Path, dec: p.in.parser.NewDecoder(p.in.cfg.Name, ev.Path, p.agent.rules.Filter(p.in.cfg.Name))}
+		if ev.Header != "" {
+			if pr, ok := f.dec.(parsers.Primer); ok {
+				pr.Prime(ev.Header)
+			}
+		}
+		p.files[ev.Key] = f
+	case tail.LineRead:
+		f := p.files[ev.Key]
+		if f == nil {
+			return
+		}
+		f.dec.Decode(ev.Line, p.emitFor(f))
+		f.offset, f.fingerprint, f.dirty = ev.Line.Offset, ev.Fingerprint, true
+	case tail.Closed:
+		f := p.files[ev.Key]
+		if f == nil {
+			return
+		}
+		f.dec.Flush(p.emitFor(f))
+		f.closed, f.dirty = true, true
+		if ev.Err != nil {
+			p.agent.log.Warn("stopped reading file", "input", p.in.cfg.Name, "path", f.path, "err", ev.Err)
+		}
+	}
+}
+
+// emitFor returns the decoder callback of one file: parse errors are counted and
+// warned about (rate-limited); records go through the rules.
+func (p *pipeline) emitFor(f *openFile) parsers.Emit {
+	return func(rec *parsers.Record, err error) {
+		if err != nil {
+			p.warn.Warn("skipped a log record that cannot be parsed", "input", p.in.cfg.Name, "err", err)
+			return
+		}
+		ms, err := p.eval.Eval(rec)
+		if err != nil {
+			p.warn.Warn("rule evaluation failed", "input", p.in.cfg.Name, "path", rec.Path, "offset", rec.Offset, "err", err)
+		}
+		for _, m := range ms {
+			p.matches = append(p.matches, lifecycle.Match{
+				Rule:    p.agent.life.Rule(m.Rule.ID),
+				Key:     m.Key,
+				Dedup:   m.Dedup,
+				Title:   m.Title,
+				Message: m.Message,
+				Fields:  m.Fields,
+				Time:    rec.Time,
+				Origin:  fmt.Sprintf("%s:%s@%d", p.in.cfg.Name, f.key, rec.Offset),
+			})
+		}
+	}
+}
+
+// flushHeld completes records held for continuation lines when input is idle.
+func (p *pipeline) flushHeld() {
+	for _, f := range p.files {
+		if _, ok := f.dec.Held(); ok {
+			f.dec.Flush(p.emitFor(f))
+			f.dirty = true
+		}
+	}
+}
+
+// commit writes the batch's alert changes, outbox entries and file positions in
+// one transaction. If the store cannot write (a full disk), it retries until it
+// can or ctx ends: tailing waits, nothing read is dropped.
+func (p *pipeline) commit(ctx context.Context) error {
+	if len(p.matches) == 0 && !p.anyDirty() {
+		return nil
+	}
+	touched := map[string]bool{}
+	delay := 100 * time.Millisecond
+	for {
+		clear(touched)
+		err := p.store.Update(func(tx *state.Tx) error {
+			for _, m := range p.matches {
+				routed, err := p.agent.life.Apply(tx, m, &p.stats)
+				if err != nil {
+					return err
+				}
+				for _, r := range routed {
+					for _, sink := range r.Sinks {
+						if _, err := tx.Enqueue(sink, r.Event); err != nil {
+							return err
+						}
+						touched[sink] = true
+					}
+				}
+			}
+			now := p.agent.opts.Now()
+			for _, f := range p.files {
+				if !f.dirty {
+					continue
+				}
+				off := f.offset
+				if held, ok := f.dec.Held(); ok && held < off {
+					off = held // never checkpoint past a record not yet complete
+				}
+				if err := tx.SetPosition(f.key, state.Position{Offset: off, Fingerprint: f.fingerprint, Path: f.path, Updated: now}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			break
+		}
+		p.agent.log.Error("cannot save state; tailing waits and retries", "input", p.in.cfg.Name, "err", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 30*time.Second)
+	}
+	p.matches = p.matches[:0]
+	for key, f := range p.files {
+		f.dirty = false
+		if f.closed {
+			delete(p.files, key)
+		}
+	}
+	for sink := range touched {
+		p.notify(sink)
+	}
+	return nil
+}
+
+func (p *pipeline) anyDirty() bool {
+	for _, f := range p.files {
+		if f.dirty {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,182 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/heraldhq/herald/agent/dispatch"
+	"github.com/heraldhq/herald/agent/state"
+	"github.com/heraldhq/herald/plugins/host"
+)
+
+// RunOptions change how Run ends.
+type RunOptions struct {
+	// Once reads every input to its current end, delivers what that raised and
+	// returns, instead of following the files.
+	Once bool
+	// DrainTimeout bounds how long Once waits for sinks to accept what is
+	// queued. Undelivered events stay queued for the next run. Default 30s.
+	DrainTimeout time.Duration
+}
+
+// StatePath is where the agent keeps its state inside data_dir.
+func StatePath(dataDir string) string { return filepath.Join(dataDir, "herald.db") }
+
+// Run starts the sinks, tails the inputs and delivers alerts until ctx is done
+// (or, with Once, until the inputs are read and the outboxes drained). A sink
+// whose plugin cannot start or rejects its config fails start-up.
+func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
+	if ro.DrainTimeout == 0 {
+		ro.DrainTimeout = 30 * time.Second
+	}
+	store, err := state.Open(StatePath(a.cfg.Agent.DataDir), state.Options{Logger: a.log})
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	// Start every plugin up front so a broken sink fails start-up, naming it.
+	sinks := make([]*runningSink, 0, len(a.sinks))
+	defer func() {
+		for _, s := range sinks {
+			s.close()
+		}
+	}()
+	for _, s := range a.sinks {
+		p, err := a.startSink(ctx, s)
+		if err != nil {
+			return err
+		}
+		sinks = append(sinks, &runningSink{agent: a, spec: s, plugin: p})
+	}
+
+	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDispatch()
+	var dwg sync.WaitGroup
+	dispatchers := map[string]*dispatch.Dispatcher{}
+	for _, s := range sinks {
+		d := dispatch.New(dispatch.Config{
+			Sink:      s.spec.cfg.Name,
+			Store:     store,
+			Logger:    a.log.With("sink", s.spec.cfg.Name),
+			BatchSize: s.spec.cfg.BatchSize,
+			Connect:   s.connect,
+		})
+		dispatchers[s.spec.cfg.Name] = d
+		dwg.Add(1)
+		go func() {
+			defer dwg.Done()
+			if err := d.Run(dctx); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("dispatcher stopped", "sink", s.spec.cfg.Name, "err", err)
+			}
+		}()
+	}
+	notify := func(sink string) {
+		if d, ok := dispatchers[sink]; ok {
+			d.Notify()
+		}
+	}
+
+	var iwg sync.WaitGroup
+	errc := make(chan error, len(a.inputs))
+	for _, in := range a.inputs {
+		iwg.Add(1)
+		go func() {
+			defer iwg.Done()
+			p := &pipeline{agent: a, in: in, store: store, notify: notify, once: ro.Once}
+			if err := p.run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("input %q: %w", in.cfg.Name, err)
+			}
+		}()
+	}
+	a.log.Info("herald running", "inputs", len(a.inputs), "rules", len(a.rules.Rules()), "sinks", len(sinks), "data_dir", a.cfg.Agent.DataDir)
+	iwg.Wait()
+	close(errc)
+	var errs []error
+	for err := range errc {
+		errs = append(errs, err)
+	}
+
+	if ro.Once && len(errs) == 0 {
+		errs = append(errs, a.drain(ctx, store, ro.DrainTimeout))
+	}
+	// Dispatchers outlive the inputs so what the inputs queued can go out; they
+	// stop on shutdown (or when Once has drained).
+	if !ro.Once {
+		<-ctx.Done()
+	}
+	stopDispatch()
+	dwg.Wait()
+	a.log.Info("herald stopped")
+	return errors.Join(errs...)
+}
+
+// drain waits until every sink's outbox is empty, or the timeout passes.
+func (a *Agent) drain(ctx context.Context, store *state.Store, timeout time.Duration) error {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		left := 0
+		for _, s := range a.sinks {
+			n, err := store.Depth(s.cfg.Name)
+			if err != nil {
+				return err
+			}
+			left += n
+		}
+		if left == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline.C:
+			return fmt.Errorf("%d events not delivered within %s; they stay queued for the next run (see `herald outbox`)", left, timeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// runningSink holds a sink's current plugin process; the dispatcher restarts it
+// through connect when it dies.
+type runningSink struct {
+	agent  *Agent
+	spec   *sinkSpec
+	mu     sync.Mutex
+	plugin *host.Plugin
+}
+
+// connect hands the dispatcher a live plugin: the one started at start-up, or a
+// fresh one when the previous process exited.
+func (s *runningSink) connect(ctx context.Context) (dispatch.Sender, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.plugin != nil && !s.plugin.Exited() {
+		return s.plugin, nil
+	}
+	if s.plugin != nil {
+		s.plugin.Close()
+		s.plugin = nil
+	}
+	p, err := s.agent.startSink(ctx, s.spec)
+	if err != nil {
+		return nil, err
+	}
+	s.plugin = p
+	return p, nil
+}
+
+func (s *runningSink) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.plugin != nil {
+		s.plugin.Close()
+		s.plugin = nil
+	}
+}

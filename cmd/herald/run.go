@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/heraldhq/herald/agent"
+	"github.com/heraldhq/herald/agent/config"
+	"github.com/spf13/cobra"
+)
+
+// loadAgent reads the config and builds the agent; every failure is a config
+// problem (exit status 2).
+func loadAgent(path string, logOut io.Writer) (*agent.Agent, *config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, nil, nil, usageError(err)
+	}
+	log := newLogger(logOut, cfg.Agent.LogLevel, cfg.Agent.LogFormat)
+	a, err := agent.Load(cfg, agent.Options{Logger: log})
+	if err != nil {
+		return nil, nil, nil, usageError(fmt.Errorf("%s: %w", path, err))
+	}
+	return a, cfg, log, nil
+}
+
+// newLogger builds the agent's structured logger.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lv slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		lv = slog.LevelDebug
+	case "warn":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func newRunCmd() *cobra.Command {
+	var cfgPath string
+	var once bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the agent: tail the inputs and deliver alerts",
+		Example: `  herald run --config 'C:\ProgramData\Herald\herald.toml'
+  herald run --config examples/quickstart/herald.toml --once`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, _, _, err := loadAgent(cfgPath, os.Stderr)
+			if err != nil {
+				return err
+			}
+			return a.Run(cmd.Context(), agent.RunOptions{Once: once})
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "herald.toml", "config file")
+	cmd.Flags().BoolVar(&once, "once", false, "read the inputs to their end, deliver, and exit instead of following them")
+	return cmd
+}
+
+func newCheckCmd() *cobra.Command {
+	var cfgPath string
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Validate the config, the rules and each sink's config, then exit",
+		Long: `Check loads the config strictly, compiles every rule against the fields of its
+inputs, and starts each sink plugin once so it validates its own config. It exits 0
+when all is well and 2 with every problem listed (file, key, rule, line) when not.`,
+		Example: `  herald check --config herald.toml`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, _, _, err := loadAgent(cfgPath, os.Stderr)
+			if err != nil {
+				return err
+			}
+			sum, err := a.Check(cmd.Context())
+			if err != nil {
+				return usageError(fmt.Errorf("%s: %w", cfgPath, err))
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%s: OK\n", cfgPath)
+			fmt.Fprintf(out, "  inputs: %s\n", strings.Join(sum.Inputs, ", "))
+			fmt.Fprintf(out, "  sinks:  %s\n", strings.Join(sum.Sinks, ", "))
+			fmt.Fprintf(out, "  rules:  %d (%s)\n", len(sum.Rules), strings.Join(sum.Rules, ", "))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&cfgPath, "config", "c", "herald.toml", "config file")
+	return cmd
+}
