@@ -1,0 +1,140 @@
+package config
+
+import (
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Defaults of keys that are not platform-specific.
+const (
+	DefaultLogLevel     = "info"
+	DefaultLogFormat    = "text"
+	DefaultInputType    = "file"
+	DefaultParser       = "qlik"
+	DefaultStartAt      = "end"
+	DefaultPollInterval = time.Second
+	DefaultBatchSize    = 100
+)
+
+// applyDefaults fills in every key the file left out.
+func (d *decoder) applyDefaults(c *Config, hostname func() (string, error)) {
+	dataDir, scriptLogDir := platformDefaults(d.env)
+	a := &c.Agent
+	if a.DataDir == "" {
+		a.DataDir = dataDir
+	}
+	if a.ScriptLogDir == "" {
+		a.ScriptLogDir = scriptLogDir
+	}
+	if a.Host == "" {
+		h, err := hostname()
+		switch {
+		case err != nil:
+			d.addUnlessBad(keyPath{"agent", "host"}, "not set, and the machine's host name is unknown: %v", err)
+		case h == "":
+			d.addUnlessBad(keyPath{"agent", "host"}, "not set, and the machine's host name is empty")
+		}
+		a.Host = h
+	}
+	if a.LogLevel == "" {
+		a.LogLevel = DefaultLogLevel
+	}
+	if a.LogFormat == "" {
+		a.LogFormat = DefaultLogFormat
+	}
+
+	for i := range c.Inputs {
+		in := &c.Inputs[i]
+		p := keyPath{"input"}.index(i)
+		if in.Type == "" {
+			in.Type = DefaultInputType
+		}
+		if in.Type != "file" {
+			continue
+		}
+		if in.Parser == "" {
+			in.Parser = DefaultParser
+		}
+		if in.StartAt == "" {
+			in.StartAt = DefaultStartAt
+		}
+		if !d.present[p.key("poll_interval").String()] {
+			in.PollInterval.Duration = DefaultPollInterval
+		}
+	}
+	for i := range c.Sinks {
+		if !d.present[keyPath{"sink"}.index(i).key("batch_size").String()] {
+			c.Sinks[i].BatchSize = DefaultBatchSize
+		}
+	}
+}
+
+// resolvePaths makes every relative path and glob absolute, relative to the
+// directory of the config file, so no consumer depends on the working
+// directory (a Windows service starts in C:\Windows\System32).
+func resolvePaths(c *Config) {
+	dir := c.Dir()
+	abs := func(p string) string {
+		if p == "" || isAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	all := func(ps []string) {
+		for i := range ps {
+			ps[i] = abs(ps[i])
+		}
+	}
+	c.Agent.DataDir = abs(c.Agent.DataDir)
+	c.Agent.ScriptLogDir = abs(c.Agent.ScriptLogDir)
+	for i := range c.Inputs {
+		all(c.Inputs[i].Paths)
+		all(c.Inputs[i].Exclude)
+	}
+	all(c.Rules.Files)
+	for i := range c.Sinks {
+		// A plugin is a built-in name or a path; only a path has a separator.
+		if p := c.Sinks[i].Plugin; strings.ContainsAny(p, `/\`) {
+			c.Sinks[i].Plugin = abs(p)
+		}
+	}
+}
+
+// isAbs reports whether p is absolute on this system or written in a Windows
+// absolute form: C:\x, C:/x, \\server\share, //server/share, or rooted (\x,
+// /x). A config written for Windows thus validates and resolves the same on
+// Linux, where filepath.IsAbs knows none of these. A drive-relative path (C:x)
+// also counts: it cannot be joined to a directory either.
+func isAbs(p string) bool {
+	if filepath.IsAbs(p) {
+		return true
+	}
+	if strings.HasPrefix(p, `\`) || strings.HasPrefix(p, "/") {
+		return true
+	}
+	return len(p) >= 2 && p[1] == ':' && (p[0] >= 'A' && p[0] <= 'Z' || p[0] >= 'a' && p[0] <= 'z')
+}
+
+// programData returns %ProgramData%, normally C:\ProgramData.
+func programData(env func(string) (string, bool)) string {
+	if v, ok := env("ProgramData"); ok && v != "" {
+		return strings.TrimRight(v, `\/`)
+	}
+	return `C:\ProgramData`
+}
+
+// windowsDataDir is the default agent.data_dir on Windows. Defined for every
+// platform so that tests on any OS cover it.
+func windowsDataDir(env func(string) (string, bool)) string {
+	return programData(env) + `\Herald`
+}
+
+// windowsScriptLogDir is where Qlik Sense writes reload script logs.
+func windowsScriptLogDir(env func(string) (string, bool)) string {
+	return programData(env) + `\Qlik\Sense\Log\Script`
+}
+
+// Dir returns the directory of the config file, against which relative paths
+// were resolved.
+func (c *Config) Dir() string { return filepath.Dir(c.Path) }

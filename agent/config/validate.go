@@ -1,0 +1,191 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Allowed values of the enumerated keys.
+var (
+	logLevels   = []string{"debug", "info", "warn", "error"}
+	logFormats  = []string{"text", "json"}
+	inputTypes  = []string{"file", "http"}
+	startAts    = []string{"end", "beginning"}
+	httpFormats = []string{"signl4", "rocketchat", "json"}
+	// reservedPaths are served by Herald itself on [server].listen.
+	reservedPaths = []string{"/metrics", "/healthz"}
+	// fileOnlyKeys and httpOnlyKeys may only be set on inputs of that type.
+	fileOnlyKeys = []string{"paths", "exclude", "start_at", "poll_interval"}
+	httpOnlyKeys = []string{"path", "format", "token"}
+)
+
+// validate checks a decoded config with its defaults applied. It does not
+// check what other packages own: parser names and options, sink plugin
+// configs, and whether rules exist.
+func (d *decoder) validate(c *Config) {
+	d.oneOf(keyPath{"agent", "log_level"}, c.Agent.LogLevel, logLevels)
+	d.oneOf(keyPath{"agent", "log_format"}, c.Agent.LogFormat, logFormats)
+
+	if len(c.Inputs) == 0 {
+		d.addUnlessBad(keyPath{"input"}, "no [[input]]: at least one is required")
+	}
+	names := map[string]keyPath{}
+	paths := map[string]keyPath{}
+	var firstHTTP keyPath
+	for i := range c.Inputs {
+		in := &c.Inputs[i]
+		p := keyPath{"input"}.index(i)
+		d.name(p, in.Name, "[[input]]", names)
+		if !d.oneOf(p.key("type"), in.Type, inputTypes) {
+			continue
+		}
+		switch in.Type {
+		case "file":
+			d.onlyFor(p, httpOnlyKeys, "http")
+			d.fileInput(p, in)
+		case "http":
+			d.onlyFor(p, fileOnlyKeys, "file")
+			d.httpInput(p, in, paths)
+			if firstHTTP == nil {
+				firstHTTP = p
+			}
+		}
+	}
+
+	if len(c.Sinks) == 0 {
+		d.addUnlessBad(keyPath{"sink"}, "no [[sink]]: at least one is required")
+	}
+	names = map[string]keyPath{}
+	for i := range c.Sinks {
+		s := &c.Sinks[i]
+		p := keyPath{"sink"}.index(i)
+		d.name(p, s.Name, "[[sink]]", names)
+		if s.Plugin == "" {
+			d.addUnlessBad(p.key("plugin"), "required: a built-in sink (console, webhook, signl4, rocketchat) or the path of a plugin executable")
+		}
+		if s.BatchSize < 1 {
+			d.addUnlessBad(p.key("batch_size"), "must be at least 1, got %d", s.BatchSize)
+		}
+	}
+
+	listen := keyPath{"server", "listen"}
+	if c.Server.Listen != "" {
+		d.hostPort(listen, c.Server.Listen)
+	} else if firstHTTP != nil {
+		d.addUnlessBad(listen, "required: %s is an http input, served on this address", firstHTTP)
+	}
+}
+
+func (d *decoder) fileInput(p keyPath, in *Input) {
+	if len(in.Paths) == 0 {
+		d.addUnlessBad(p.key("paths"), "required for a file input: at least one path or glob")
+	}
+	for j, path := range in.Paths {
+		if strings.TrimSpace(path) == "" {
+			d.addUnlessBad(p.key("paths").index(j), "empty path")
+		}
+	}
+	for j, path := range in.Exclude {
+		if strings.TrimSpace(path) == "" {
+			d.addUnlessBad(p.key("exclude").index(j), "empty pattern")
+		}
+	}
+	d.oneOf(p.key("start_at"), in.StartAt, startAts)
+	if in.PollInterval.Duration <= 0 {
+		d.addUnlessBad(p.key("poll_interval"), "must be positive, got %s", in.PollInterval.Duration)
+	}
+}
+
+func (d *decoder) httpInput(p keyPath, in *Input, seen map[string]keyPath) {
+	pp := p.key("path")
+	switch {
+	case in.Path == "":
+		d.addUnlessBad(pp, `required for an http input: the URL path to serve, such as "/hooks/signl4"`)
+	case !strings.HasPrefix(in.Path, "/"):
+		d.addUnlessBad(pp, `%s must start with "/"`, d.show(pp, in.Path))
+	case slices.Contains(reservedPaths, in.Path):
+		d.addUnlessBad(pp, "%s is reserved for Herald's own endpoint", d.show(pp, in.Path))
+	default:
+		if first, dup := seen[in.Path]; dup {
+			d.addUnlessBad(pp, "%s is already served by %s", d.show(pp, in.Path), d.where(first))
+		} else {
+			seen[in.Path] = pp.parent()
+		}
+	}
+	if in.Format == "" {
+		d.addUnlessBad(p.key("format"), "required for an http input: one of %s", strings.Join(httpFormats, ", "))
+	} else {
+		d.oneOf(p.key("format"), in.Format, httpFormats)
+	}
+	if in.Token == "" {
+		d.addUnlessBad(p.key("token"), "required for an http input: the secret a caller must present (use ${VAR} to keep it out of the file)")
+	}
+}
+
+// name checks the name of the table at p: present, well-formed, unique among
+// the names in seen.
+func (d *decoder) name(p keyPath, name, table string, seen map[string]keyPath) {
+	np := p.key("name")
+	switch {
+	case name == "":
+		d.addUnlessBad(np, "required: every %s needs a unique name", table)
+	case !validName(name):
+		d.addUnlessBad(np, "%s is not a valid name: use letters, digits, _ and -", d.show(np, name))
+	default:
+		if first, dup := seen[name]; dup {
+			d.addUnlessBad(np, "%s is already the name of %s", d.show(np, name), d.where(first))
+		} else {
+			seen[name] = p
+		}
+	}
+}
+
+// onlyFor reports each of keys set on the input at p, which are valid only for
+// inputs of type typ.
+func (d *decoder) onlyFor(p keyPath, keys []string, typ string) {
+	for _, k := range keys {
+		if d.present[p.key(k).String()] {
+			d.addUnlessBad(p.key(k), "only valid for an input with type = %q", typ)
+		}
+	}
+}
+
+// oneOf reports v unless it is one of allowed, and says whether it was.
+func (d *decoder) oneOf(p keyPath, v string, allowed []string) bool {
+	if slices.Contains(allowed, v) {
+		return true
+	}
+	d.addUnlessBad(p, "%s is not one of %s", d.show(p, v), strings.Join(allowed, ", "))
+	return false
+}
+
+func (d *decoder) hostPort(p keyPath, v string) {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
+		d.addUnlessBad(p, `%s is not host:port, such as "127.0.0.1:9308" or ":9308"`, d.show(p, v))
+		return
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		d.addUnlessBad(p, "%s has no port number from 0 to 65535", d.show(p, v))
+	}
+}
+
+// where names the table at p with its line, for "already used by" messages.
+func (d *decoder) where(p keyPath) string {
+	if pos := d.pos.lookup(p); pos.line > 0 {
+		return fmt.Sprintf("%s (line %d)", p, pos.line)
+	}
+	return p.String()
+}
+
+func validName(s string) bool {
+	for _, r := range s {
+		if !isBareKeyChar(r) {
+			return false
+		}
+	}
+	return s != ""
+}
