@@ -1,0 +1,324 @@
+// Package state is the agent's durable memory, one bbolt file in the data
+// directory: how far each tailed file has been read, the alerts that are open or
+// were recently resolved, the ids of events already raised (deduplication), and
+// per sink an outbox of events still to deliver plus a dead-letter bucket of
+// events a sink refused for good.
+//
+// Everything the pipeline learns from one batch of log lines is written in one
+// transaction (Store.Update): file positions, alert changes, dedup ids and the
+// outbox entries. A crash therefore never loses the events of a line that was
+// read, and never enqueues them twice. Delivery from the outbox is at-least-once:
+// a sink sees an event twice only when it accepted a batch and the agent died
+// before recording that (Store.Complete).
+//
+// Only one process may open a state file at a time; bbolt holds an exclusive
+// file lock while it is open.
+package state
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the layout of the state file this build reads and writes.
+// A file with a higher version was written by a newer herald and is refused
+// rather than misread.
+const SchemaVersion = 1
+
+// DefaultTimeout is how long Open waits for the file lock by default.
+const DefaultTimeout = time.Second
+
+// Top-level buckets. Their names are part of the on-disk schema.
+var (
+	bucketMeta      = []byte("meta")
+	bucketPositions = []byte("positions")
+	bucketAlerts    = []byte("alerts")
+	bucketAlertKeys = []byte("alerts_by_key")
+	bucketSeen      = []byte("seen")
+	bucketOutbox    = []byte("outbox")
+	bucketDead      = []byte("dead")
+
+	keySchema = []byte("schema")
+
+	allBuckets = [][]byte{bucketMeta, bucketPositions, bucketAlerts, bucketAlertKeys, bucketSeen, bucketOutbox, bucketDead}
+)
+
+// ErrInUse reports that another process holds the state file's lock.
+var ErrInUse = errors.New("state file is in use")
+
+// ErrCorrupt reports that the state file cannot be read as a Herald state file.
+var ErrCorrupt = errors.New("state file is corrupt")
+
+// ErrNewerSchema reports a state file written by a newer herald.
+var ErrNewerSchema = errors.New("state file is from a newer herald")
+
+// Options tune Open. The zero value is ready to use.
+type Options struct {
+	// Logger receives the store's own log lines. Default: discard.
+	Logger *slog.Logger
+	// Timeout is how long Open waits for the file lock held by another
+	// process before giving up. Default DefaultTimeout (1s).
+	Timeout time.Duration
+	// Now stamps outbox and dead-letter entries. Default time.Now.
+	Now func() time.Time
+
+	// maxSize caps the file (bbolt MaxSize) so tests can provoke a failing
+	// commit the way a full disk does.
+	maxSize int
+}
+
+// Store is an open state file. It is safe for concurrent use: bbolt runs one
+// writer at a time and any number of readers alongside it.
+type Store struct {
+	db     *bolt.DB
+	path   string
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu    sync.Mutex
+	depth map[string]int // pending outbox entries per sink, kept in step by commit hooks
+}
+
+// Open opens the state file at path, creating it and its directory if needed.
+//
+// It fails with an error wrapping ErrInUse when another process holds the file
+// for longer than opts.Timeout, and with an error wrapping ErrCorrupt, which
+// says how to recover, when the file is not a readable Herald state file.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("state: create directory for %s: %w", path, err)
+	}
+
+	db, err := openBolt(path, opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: db, path: path, logger: opts.Logger, now: opts.Now, depth: map[string]int{}}
+	if err := s.init(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openBolt opens the bbolt file and verifies it, turning every way a damaged
+// file can fail (errors, panics, memory faults on a truncated mapping) into one
+// error that tells the operator what to do.
+func openBolt(path string, opts Options) (db *bolt.DB, err error) {
+	// A truncated file is memory-mapped beyond its end; reading there raises
+	// SIGBUS, which kills the process unless this goroutine asks for a panic.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			// bbolt keeps the file open when it panics half way through Open;
+			// the os.File finalizer releases it. The agent stops on this error.
+			db = nil
+			err = corrupt(path, fmt.Errorf("%v", r))
+		}
+	}()
+
+	db, err = bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: opts.Timeout,
+		// NoFreelistSync would save a page write per commit, but then bbolt
+		// rebuilds the freelist at open in a goroutine of its own, where a
+		// damaged file panics beyond our recover and kills the agent.
+		FreelistType: bolt.FreelistMapType,
+		MaxSize:      opts.maxSize,
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("%w: state file %s is in use by another herald process (lock wait %s)", ErrInUse, path, opts.Timeout)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
+		return nil, corrupt(path, err)
+	default:
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("state: open %s: %w", path, pe.Err)
+		}
+		return nil, corrupt(path, err)
+	}
+
+	if err := verify(db); err != nil {
+		_ = db.Close()
+		return nil, corrupt(path, err)
+	}
+	return db, nil
+}
+
+// verify checks that every page the file claims is present, reads every key and
+// value, and runs bbolt's consistency check, so damage shows up at start-up
+// rather than as a panic in the middle of the night. Its cost grows with the
+// file, which stays small unless a sink is down for long.
+func verify(db *bolt.DB) error {
+	info, err := os.Stat(db.Path())
+	if err != nil {
+		return err
+	}
+	return db.View(func(tx *bolt.Tx) error {
+		if info.Size() < tx.Size() {
+			return fmt.Errorf("file is %d bytes but its pages need %d (truncated)", info.Size(), tx.Size())
+		}
+		// Walk here, on the goroutine that recovers panics and faults, before
+		// tx.Check reads the same pages on a goroutine of its own.
+		var sum byte
+		if err := tx.ForEach(func(_ []byte, b *bolt.Bucket) error { return walk(b, &sum) }); err != nil {
+			return err
+		}
+		runtime.KeepAlive(sum)
+		var errs []error
+		for err := range tx.Check() {
+			if len(errs) < 5 {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	})
+}
+
+// walk reads every key and value of b and its nested buckets.
+func walk(b *bolt.Bucket, sum *byte) error {
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if v == nil {
+			if nb := b.Bucket(k); nb != nil {
+				if err := walk(nb, sum); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		// Touch the value's last byte: an overflow page past the end of the
+		// file faults here.
+		if len(v) > 0 {
+			*sum ^= v[len(v)-1]
+		}
+	}
+	return nil
+}
+
+func corrupt(path string, cause error) error {
+	return fmt.Errorf("%w: cannot read %s (%v). To recover, stop herald and move the file aside and start again: "+
+		"file positions restart per each input's start_at and undelivered events are lost; or restore a backup of the file",
+		ErrCorrupt, path, cause)
+}
+
+// init creates the buckets, checks the schema version and counts pending
+// entries per sink.
+func (s *Store) init() error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch v := meta.Get(keySchema); {
+		case v == nil:
+			return meta.Put(keySchema, u64(SchemaVersion))
+		case len(v) != 8:
+			return corrupt(s.path, fmt.Errorf("schema version is %d bytes, want 8", len(v)))
+		case binary.BigEndian.Uint64(v) > SchemaVersion:
+			return fmt.Errorf("%w: %s has schema version %d and this build understands up to %d: "+
+				"run the newer herald, or move the file aside to start fresh", ErrNewerSchema, s.path, binary.BigEndian.Uint64(v), SchemaVersion)
+		}
+		return tx.Bucket(bucketOutbox).ForEachBucket(func(sink []byte) error {
+			s.depth[string(sink)] = tx.Bucket(bucketOutbox).Bucket(sink).Stats().KeyN
+			return nil
+		})
+	})
+	if err != nil && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNewerSchema) {
+		return fmt.Errorf("state: initialise %s: %w", s.path, err)
+	}
+	return err
+}
+
+// Path is the state file's path.
+func (s *Store) Path() string { return s.path }
+
+// Close releases the file and its lock. Transactions must have finished.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("state: close %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Update runs fn in one write transaction. When fn returns an error nothing it
+// did is kept and that error is returned as is; when the commit fails (a full
+// disk, an I/O error) nothing is kept and the error is wrapped as
+// "state: commit: ...". Either way everything committed before stays intact.
+//
+// The Tx must not be used after fn returns. Update must not be called from
+// inside fn.
+func (s *Store) Update(fn func(tx *Tx) error) error {
+	var fnErr error
+	err := s.db.Update(func(btx *bolt.Tx) error {
+		tx := &Tx{tx: btx, s: s}
+		if fnErr = fn(tx); fnErr != nil {
+			return fnErr
+		}
+		if len(tx.depth) > 0 {
+			delta := tx.depth
+			btx.OnCommit(func() { s.applyDepth(delta) })
+		}
+		return nil
+	})
+	if err != nil && fnErr == nil {
+		return fmt.Errorf("state: commit: %w", err)
+	}
+	return err
+}
+
+// View runs fn in a read-only transaction that sees a consistent snapshot.
+// Write methods of the Tx fail inside View.
+func (s *Store) View(fn func(tx *Tx) error) error {
+	return s.db.View(func(btx *bolt.Tx) error {
+		return fn(&Tx{tx: btx, s: s})
+	})
+}
+
+func (s *Store) applyDepth(delta map[string]int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sink, d := range delta {
+		s.depth[sink] += d
+	}
+}
+
+// Depth is the number of events waiting in sink's outbox. It reads a counter
+// kept in memory, so it is cheap enough to call for every batch (backpressure).
+func (s *Store) Depth(sink string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Commit hooks of two transactions may run in either order, so a reader can
+	// briefly see a completion before its enqueue.
+	return max(s.depth[sink], 0)
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}

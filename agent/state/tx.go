@@ -1,0 +1,354 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/heraldhq/herald/plugins/sdk"
+)
+
+// Tx is one transaction on the store, handed to the functions given to
+// Store.Update and Store.View. It is valid only while that function runs.
+type Tx struct {
+	tx    *bolt.Tx
+	s     *Store
+	depth map[string]int // outbox entries added (or removed) per sink by this tx
+}
+
+func (t *Tx) addDepth(sink string, n int) {
+	if t.depth == nil {
+		t.depth = map[string]int{}
+	}
+	t.depth[sink] += n
+}
+
+// Position is how far a file has been read.
+type Position struct {
+	// Offset is the byte offset after the last line whose events are recorded.
+	Offset int64 `json:"offset"`
+	// Fingerprint identifies the file's content independently of its name, so a
+	// rotated (renamed) file is recognised.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Path is where the file was last seen; informational.
+	Path string `json:"path,omitempty"`
+	// Updated is when the position last moved; PrunePositions uses it.
+	Updated time.Time `json:"updated,omitzero"`
+}
+
+// Position returns the position saved under key (a file identity chosen by the
+// tailer) and whether there is one.
+func (t *Tx) Position(key string) (Position, bool, error) {
+	var p Position
+	ok, err := getJSON(t.tx.Bucket(bucketPositions), []byte(key), &p)
+	if err != nil {
+		return Position{}, false, fmt.Errorf("state: position %q: %w", key, err)
+	}
+	return p, ok, nil
+}
+
+// SetPosition saves p under key.
+func (t *Tx) SetPosition(key string, p Position) error {
+	if key == "" {
+		return errors.New("state: set position: empty key")
+	}
+	if err := putJSON(t.tx.Bucket(bucketPositions), []byte(key), p); err != nil {
+		return fmt.Errorf("state: set position %q: %w", key, err)
+	}
+	return nil
+}
+
+// DeletePosition forgets the position saved under key, if any.
+func (t *Tx) DeletePosition(key string) error {
+	if err := t.tx.Bucket(bucketPositions).Delete([]byte(key)); err != nil {
+		return fmt.Errorf("state: delete position %q: %w", key, err)
+	}
+	return nil
+}
+
+// Positions returns every saved position by key.
+func (t *Tx) Positions() (map[string]Position, error) {
+	out := map[string]Position{}
+	err := t.tx.Bucket(bucketPositions).ForEach(func(k, v []byte) error {
+		var p Position
+		if err := json.Unmarshal(v, &p); err != nil {
+			return fmt.Errorf("state: position %q: %w", k, err)
+		}
+		out[string(k)] = p
+		return nil
+	})
+	return out, err
+}
+
+// PrunePositions deletes the positions not updated since olderThan (files that
+// vanished long ago) and returns how many it deleted.
+func (t *Tx) PrunePositions(olderThan time.Time) (int, error) {
+	return pruneWhere(t.tx.Bucket(bucketPositions), func(_, v []byte) (bool, error) {
+		var p Position
+		if err := json.Unmarshal(v, &p); err != nil {
+			return false, err
+		}
+		return p.Updated.Before(olderThan), nil
+	})
+}
+
+// Alert is the state of one alert: a rule and a correlation key.
+type Alert struct {
+	Rule string `json:"rule"`
+	Key  string `json:"key"`
+	// Status is firing, acknowledged or resolved.
+	Status   sdk.Status        `json:"status"`
+	Title    string            `json:"title,omitempty"`
+	Severity string            `json:"severity,omitempty"`
+	Fields   map[string]string `json:"fields,omitempty"`
+	// FirstSeen and LastSeen bound the log entries that fired this alert.
+	FirstSeen time.Time `json:"first_seen,omitzero"`
+	LastSeen  time.Time `json:"last_seen,omitzero"`
+	// Count is how many times the alert fired.
+	Count int `json:"count,omitempty"`
+	// Refs maps a sink's name to the remote reference it returned for this
+	// alert (a SIGNL4 eventId, a Rocket.Chat message id).
+	Refs       map[string]string `json:"refs,omitempty"`
+	AckedBy    string            `json:"acked_by,omitempty"`
+	ResolvedBy string            `json:"resolved_by,omitempty"`
+	ResolvedAt time.Time         `json:"resolved_at,omitzero"`
+	// LastFired, Suppressed and SuppressedSince are the rate-limit window of
+	// this rule and key: when an event last went out and how many were held
+	// back since.
+	LastFired       time.Time `json:"last_fired,omitzero"`
+	Suppressed      int       `json:"suppressed,omitempty"`
+	SuppressedSince time.Time `json:"suppressed_since,omitzero"`
+}
+
+// Alert returns the alert of rule and key and whether there is one.
+func (t *Tx) Alert(rule, key string) (Alert, bool, error) {
+	var a Alert
+	ok, err := getJSON(t.tx.Bucket(bucketAlerts), alertKey(rule, key), &a)
+	if err != nil {
+		return Alert{}, false, fmt.Errorf("state: alert %q/%q: %w", rule, key, err)
+	}
+	return a, ok, nil
+}
+
+// PutAlert saves a, replacing the alert with the same Rule and Key.
+func (t *Tx) PutAlert(a Alert) error {
+	if a.Rule == "" {
+		return fmt.Errorf("state: put alert with key %q: empty rule", a.Key)
+	}
+	if err := putJSON(t.tx.Bucket(bucketAlerts), alertKey(a.Rule, a.Key), a); err != nil {
+		return fmt.Errorf("state: put alert %q/%q: %w", a.Rule, a.Key, err)
+	}
+	if err := t.tx.Bucket(bucketAlertKeys).Put(indexKey(a.Key, a.Rule), nil); err != nil {
+		return fmt.Errorf("state: index alert %q/%q: %w", a.Rule, a.Key, err)
+	}
+	return nil
+}
+
+// DeleteAlert forgets the alert of rule and key, if any.
+func (t *Tx) DeleteAlert(rule, key string) error {
+	if err := t.tx.Bucket(bucketAlerts).Delete(alertKey(rule, key)); err != nil {
+		return fmt.Errorf("state: delete alert %q/%q: %w", rule, key, err)
+	}
+	if err := t.tx.Bucket(bucketAlertKeys).Delete(indexKey(key, rule)); err != nil {
+		return fmt.Errorf("state: unindex alert %q/%q: %w", rule, key, err)
+	}
+	return nil
+}
+
+// Alerts returns the alerts for which keep returns true (all of them when keep
+// is nil), ordered by rule and then key. It reads every alert.
+func (t *Tx) Alerts(keep func(Alert) bool) ([]Alert, error) {
+	var out []Alert
+	err := t.tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
+		var a Alert
+		if err := json.Unmarshal(v, &a); err != nil {
+			return fmt.Errorf("state: alert %x: %w", k, err)
+		}
+		if keep == nil || keep(a) {
+			out = append(out, a)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// AlertsByKey returns the alerts with correlation key, of any rule, ordered by
+// rule. Callbacks (a SIGNL4 acknowledgement) carry only the key. It reads a
+// secondary index of key then rule, so its cost is the number of matches, not
+// the number of alerts.
+func (t *Tx) AlertsByKey(key string) ([]Alert, error) {
+	var out []Alert
+	prefix := indexKey(key, "")
+	alerts := t.tx.Bucket(bucketAlerts)
+	c := t.tx.Bucket(bucketAlertKeys).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		rule := string(k[len(prefix):])
+		var a Alert
+		ok, err := getJSON(alerts, alertKey(rule, key), &a)
+		if err != nil {
+			return nil, fmt.Errorf("state: alert %q/%q: %w", rule, key, err)
+		}
+		if ok {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// PruneResolved deletes the alerts resolved before olderThan and returns how
+// many it deleted. Open and acknowledged alerts are kept however old.
+func (t *Tx) PruneResolved(olderThan time.Time) (int, error) {
+	var gone []Alert
+	err := t.tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
+		var a Alert
+		if err := json.Unmarshal(v, &a); err != nil {
+			return fmt.Errorf("state: alert %x: %w", k, err)
+		}
+		if a.Status == sdk.StatusResolved && a.ResolvedAt.Before(olderThan) {
+			gone = append(gone, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	// Deleting while iterating with ForEach is undefined in bbolt.
+	for _, a := range gone {
+		if err := t.DeleteAlert(a.Rule, a.Key); err != nil {
+			return 0, err
+		}
+	}
+	return len(gone), nil
+}
+
+// Seen reports whether MarkSeen recorded id (and PruneSeen has not forgotten it).
+func (t *Tx) Seen(id string) bool {
+	return id != "" && t.tx.Bucket(bucketSeen).Get([]byte(id)) != nil
+}
+
+// MarkSeen records id as raised at at.
+func (t *Tx) MarkSeen(id string, at time.Time) error {
+	if id == "" {
+		return errors.New("state: mark seen: empty id")
+	}
+	if err := t.tx.Bucket(bucketSeen).Put([]byte(id), u64(uint64(at.UnixNano()))); err != nil {
+		return fmt.Errorf("state: mark seen %q: %w", id, err)
+	}
+	return nil
+}
+
+// PruneSeen forgets the ids marked before olderThan and returns how many. It
+// reads every id, so call it now and then (hourly), not per batch.
+func (t *Tx) PruneSeen(olderThan time.Time) (int, error) {
+	cut := olderThan.UnixNano()
+	return pruneWhere(t.tx.Bucket(bucketSeen), func(_, v []byte) (bool, error) {
+		if len(v) != 8 {
+			return true, nil
+		}
+		return int64(binary.BigEndian.Uint64(v)) < cut, nil
+	})
+}
+
+// Enqueue appends ev to sink's outbox and returns its sequence number, which
+// orders the outbox and names the entry in Complete, Dead and the CLI.
+// Sequence numbers of a sink only grow, also across restarts.
+func (t *Tx) Enqueue(sink string, ev sdk.Event) (uint64, error) {
+	b, err := t.sinkBucket(bucketOutbox, sink, true)
+	if err != nil {
+		return 0, err
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return 0, fmt.Errorf("state: enqueue for sink %q: %w", sink, err)
+	}
+	if err := putJSON(b, u64(seq), entryValue{Event: ev, Enqueued: t.s.now()}); err != nil {
+		return 0, fmt.Errorf("state: enqueue for sink %q: %w", sink, err)
+	}
+	t.addDepth(sink, 1)
+	return seq, nil
+}
+
+// sinkBucket returns the sub-bucket of parent (outbox or dead) for sink, or
+// nil when it does not exist and create is false.
+func (t *Tx) sinkBucket(parent []byte, sink string, create bool) (*bolt.Bucket, error) {
+	if sink == "" {
+		return nil, errors.New("state: empty sink name")
+	}
+	p := t.tx.Bucket(parent)
+	if !create {
+		return p.Bucket([]byte(sink)), nil
+	}
+	b, err := p.CreateBucketIfNotExists([]byte(sink))
+	if err != nil {
+		return nil, fmt.Errorf("state: %s bucket for sink %q: %w", parent, sink, err)
+	}
+	return b, nil
+}
+
+// alertKey is the primary key of an alert: the rule's length as a uvarint, the
+// rule, then the key. The length prefix keeps any two (rule, key) pairs apart
+// whatever bytes they contain.
+func alertKey(rule, key string) []byte {
+	return lengthPrefixed(rule, key)
+}
+
+// indexKey is the alerts_by_key entry: key length, key, rule. All rules of one
+// key share the prefix indexKey(key, "").
+func indexKey(key, rule string) []byte {
+	return lengthPrefixed(key, rule)
+}
+
+func lengthPrefixed(a, b string) []byte {
+	out := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+len(a)+len(b)), uint64(len(a)))
+	out = append(out, a...)
+	return append(out, b...)
+}
+
+func getJSON(b *bolt.Bucket, k []byte, v any) (bool, error) {
+	raw := b.Get(k)
+	if raw == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func putJSON(b *bolt.Bucket, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, raw)
+}
+
+// pruneWhere deletes the entries of b for which drop returns true. It collects
+// keys first because bbolt forbids changing a bucket during ForEach.
+func pruneWhere(b *bolt.Bucket, drop func(k, v []byte) (bool, error)) (int, error) {
+	var keys [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		ok, err := drop(k, v)
+		if err != nil {
+			return fmt.Errorf("state: entry %q: %w", k, err)
+		}
+		if ok {
+			keys = append(keys, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return 0, fmt.Errorf("state: delete %q: %w", k, err)
+		}
+	}
+	return len(keys), nil
+}
