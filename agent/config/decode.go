@@ -109,7 +109,13 @@ func (d *decoder) table(p keyPath, data any, rv reflect.Value) {
 		d.present[kp.String()] = true
 		idx, ok := fields[k]
 		if !ok {
-			d.add(kp, "unknown key%s", suggest(k, fields))
+			hint, meant := suggest(k, fields)
+			d.add(kp, "unknown key%s", hint)
+			if meant != "" {
+				// The user most likely did set the key, only misspelt: do
+				// not also report it as missing.
+				d.bad[p.key(meant).String()] = true
+			}
 			continue
 		}
 		d.decode(kp, m[k], rv.Field(idx))
@@ -258,9 +264,10 @@ func tomlFields(t reflect.Type) map[string]int {
 	return fields
 }
 
-// suggest returns a hint naming the known key that k most likely meant: the
-// same key in other letter case, or one at most two edits away.
-func suggest(k string, known map[string]int) string {
+// suggest returns a hint naming the known key that k most likely meant, and
+// that key: the same key in other letter case, or else the one fewest edits
+// away (at most two), preferring one of the same length.
+func suggest(k string, known map[string]int) (hint, meant string) {
 	names := make([]string, 0, len(known))
 	for n := range known {
 		names = append(names, n)
@@ -268,19 +275,26 @@ func suggest(k string, known map[string]int) string {
 	slices.Sort(names)
 	for _, n := range names {
 		if strings.EqualFold(n, k) {
-			return fmt.Sprintf(" (keys are case-sensitive: did you mean %q?)", n)
+			return fmt.Sprintf(" (keys are case-sensitive: did you mean %q?)", n), n
 		}
 	}
-	best, bestDist := "", 3
+	best, bestDist, bestLenDiff := "", 3, 0
 	for _, n := range names {
-		if dist := editDistance(k, n); dist < bestDist && dist < len(n) {
-			best, bestDist = n, dist
+		dist, lenDiff := editDistance(k, n), len(k)-len(n)
+		if lenDiff < 0 {
+			lenDiff = -lenDiff
+		}
+		if dist >= len(n) {
+			continue
+		}
+		if dist < bestDist || dist == bestDist && lenDiff < bestLenDiff {
+			best, bestDist, bestLenDiff = n, dist, lenDiff
 		}
 	}
 	if best == "" {
-		return ""
+		return "", ""
 	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return fmt.Sprintf(" (did you mean %q?)", best), best
 }
 
 // editDistance is the Levenshtein distance between a and b, in bytes.

@@ -37,14 +37,14 @@ func expand(s string, lookup func(string) (string, bool)) (out string, substitut
 			end := strings.IndexByte(s[i+2:], '}')
 			if end < 0 {
 				problems = append(problems, fmt.Sprintf(
-					"unterminated ${ at character %d (write $${ for a literal ${)", utf8.RuneCountInString(s[:i])+1))
+					"unterminated ${ at character %d of the value (write $${ for a literal ${)", utf8.RuneCountInString(s[:i])+1))
 				b.WriteString(s[i:])
 				return b.String(), substituted, problems
 			}
 			name := s[i+2 : i+2+end]
 			if !validVarName(name) {
 				problems = append(problems, fmt.Sprintf(
-					"invalid variable reference at character %d: a name matches [A-Za-z_][A-Za-z0-9_]* (write $${ for a literal ${)", utf8.RuneCountInString(s[:i])+1))
+					"invalid variable reference at character %d of the value: a name matches [A-Za-z_][A-Za-z0-9_]* (write $${ for a literal ${)", utf8.RuneCountInString(s[:i])+1))
 				b.WriteString(s[i : i+3+end])
 			} else if v, ok := lookup(name); ok {
 				b.WriteString(v)

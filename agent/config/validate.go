@@ -75,7 +75,7 @@ func (d *decoder) validate(c *Config) {
 	if c.Server.Listen != "" {
 		d.hostPort(listen, c.Server.Listen)
 	} else if firstHTTP != nil {
-		d.addUnlessBad(listen, "required: %s is an http input, served on this address", firstHTTP)
+		d.addUnlessBad(listen, "required by %s: http inputs are served on this address", d.where(firstHTTP))
 	}
 }
 
