@@ -1,0 +1,360 @@
+package rules
+
+import (
+	"errors"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/heraldhq/herald/parsers"
+)
+
+// maxNodes bounds the size of one expression. Rules are short; a huge one is
+// a mistake, or a file that should not be trusted.
+const maxNodes = 1000
+
+// compileSet compiles every rule for every input it applies to and builds the
+// per-input evaluation and prefilter state.
+func compileSet(rules []*Rule, inputs map[string]InputInfo, opts []expr.Option) (*Set, []error) {
+	s := &Set{rules: rules, inputs: map[string]*inputRules{}}
+	names := make([]string, 0, len(inputs))
+	for n := range inputs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		s.inputs[n] = &inputRules{name: n, index: i}
+	}
+
+	var errs []error
+	for _, r := range rules {
+		for _, in := range r.AppliesTo {
+			c, err := compileRule(r, in, inputs[in], opts)
+			if len(err) > 0 {
+				errs = append(errs, err...)
+				continue
+			}
+			s.inputs[in].rules = append(s.inputs[in].rules, c)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, dedupErrors(errs)
+	}
+	for _, n := range names {
+		ir := s.inputs[n]
+		ir.prepare(inputs[n])
+		s.maxLits = max(s.maxLits, len(ir.litList()))
+	}
+	return s, nil
+}
+
+// dedupErrors drops repeats: a syntax error in a rule for every input is
+// reported once, without naming an input.
+func dedupErrors(errs []error) []error {
+	type k struct{ file, rule, key, msg string }
+	count := map[k]int{}
+	keyOf := func(err error) (k, *Error) {
+		var e *Error
+		if errors.As(err, &e) {
+			return k{e.File, e.Rule, e.Key, e.Err.Error()}, e
+		}
+		return k{msg: err.Error()}, nil
+	}
+	for _, err := range errs {
+		kk, _ := keyOf(err)
+		count[kk]++
+	}
+	var out []error
+	done := map[k]bool{}
+	for _, err := range errs {
+		kk, e := keyOf(err)
+		if count[kk] > 1 && e != nil {
+			if done[kk] {
+				continue
+			}
+			done[kk] = true
+			c := *e
+			c.Input = ""
+			err = &c
+		}
+		out = append(out, err)
+	}
+	return out
+}
+
+// envFor is the compile-time env of an input: every declared field as a
+// string, and the names every record has. A map env makes an unknown
+// identifier a compile error that names it.
+func envFor(info InputInfo) map[string]any {
+	env := make(map[string]any, len(info.Fields)+4)
+	for _, f := range info.Fields {
+		env[f] = ""
+	}
+	env[envRaw] = ""
+	env[envInput] = ""
+	env[envPath] = ""
+	env[envTime] = time.Time{}
+	return env
+}
+
+// compileRule compiles the expressions of one rule for one input.
+func compileRule(r *Rule, input string, info InputInfo, opts []expr.Option) (*compiled, []error) {
+	env := envFor(info)
+	base := append([]expr.Option{expr.Env(env), expr.MaxNodes(maxNodes)}, opts...)
+	c := &compiled{rule: r}
+	var errs []error
+	prog := func(key, src string, want expr.Option) *vm.Program {
+		p, err := compileExpr(src, append(base[:len(base):len(base)], want))
+		if err != nil {
+			errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID, Key: key, Input: input, Err: explain(err, env)})
+		}
+		return p
+	}
+	asString := expr.AsKind(reflect.String)
+	c.when = prog("when", r.When, expr.AsBool())
+	c.key = prog("key", r.Key, asString)
+	if r.Dedup != "" {
+		c.dedup = prog("dedup", r.Dedup, asString)
+	}
+	if r.Title != "" {
+		c.title = prog("title", r.Title, asString)
+	}
+	if r.Message != "" {
+		c.message = prog("message", r.Message, asString)
+	}
+	names := make([]string, 0, len(r.Fields))
+	for n := range r.Fields {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if p := prog("fields."+n, r.Fields[n], asString); p != nil {
+			c.fields = append(c.fields, compiledField{name: n, prog: p})
+		}
+	}
+	return c, errs
+}
+
+// compileExpr compiles one expression and applies the rules expr itself does
+// not enforce.
+func compileExpr(src string, opts []expr.Option) (*vm.Program, error) {
+	p, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, err
+	}
+	// A `matches` with a literal pattern is compiled once, here; any other
+	// pattern would be compiled again for every record.
+	var bad ast.Node
+	node := p.Node()
+	ast.Walk(&node, visitor(func(n ast.Node) {
+		if b, ok := n.(*ast.BinaryNode); ok && b.Operator == "matches" && bad == nil {
+			if _, lit := b.Right.(*ast.StringNode); !lit {
+				bad = b
+			}
+		}
+	}))
+	if bad != nil {
+		e := &file.Error{Location: bad.Location(), Message: "the pattern of matches must be a string literal"}
+		return nil, e.Bind(file.NewSource(src))
+	}
+	return p, nil
+}
+
+// explain adds a hint to an unknown-name error: the declared field it most
+// likely meant.
+func explain(err error, env map[string]any) error {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return err
+	}
+	name, ok := strings.CutPrefix(fe.Message, "unknown name ")
+	if !ok {
+		return err
+	}
+	names := make([]string, 0, len(env))
+	for n := range env {
+		names = append(names, n)
+	}
+	if hint := suggest(name, names); hint != "" {
+		c := *fe
+		c.Message += hint
+		return &c
+	}
+	return err
+}
+
+// visitor adapts a func to ast.Visitor.
+type visitor func(ast.Node)
+
+func (v visitor) Visit(n *ast.Node) { v(*n) }
+
+// identifiers returns the identifiers an expression reads.
+func identifiers(p *vm.Program, into map[string]bool) {
+	if p == nil {
+		return
+	}
+	node := p.Node()
+	ast.Walk(&node, visitor(func(n ast.Node) {
+		if id, ok := n.(*ast.IdentifierNode); ok {
+			into[id.Value] = true
+		}
+	}))
+}
+
+// programs lists every program of a compiled rule.
+func (c *compiled) programs() []*vm.Program {
+	ps := []*vm.Program{c.when, c.key, c.dedup, c.title, c.message}
+	for _, f := range c.fields {
+		ps = append(ps, f.prog)
+	}
+	return ps
+}
+
+// prepare works out what the evaluator must put in the env for this input,
+// and the prefilter.
+func (ir *inputRules) prepare(info InputInfo) {
+	used := map[string]bool{}
+	for _, c := range ir.rules {
+		for _, p := range c.programs() {
+			identifiers(p, used)
+		}
+	}
+	ir.raw, ir.input, ir.path, ir.time = used[envRaw], used[envInput], used[envPath], used[envTime]
+	all := used["$env"] // $env["..."] can read any field
+	seen := map[string]bool{}
+	for _, f := range info.Fields {
+		switch f {
+		case envRaw, envInput, envPath, envTime:
+			continue // shadowed
+		}
+		if (all || used[f]) && !seen[f] {
+			seen[f] = true
+			ir.fields = append(ir.fields, f)
+		}
+	}
+	if all {
+		ir.raw, ir.input, ir.path, ir.time = true, true, true, true
+	}
+
+	declared := map[string]bool{}
+	for _, f := range info.Fields {
+		declared[f] = true
+	}
+	verbatim := func(name string) bool {
+		switch name {
+		case envRaw:
+			return true // Raw is the raw text
+		case envInput, envPath, envTime:
+			return false
+		}
+		return info.Verbatim && declared[name]
+	}
+
+	// Each rule's constraint, with its literals numbered across the input.
+	litIndex := map[string]int32{}
+	var lits []string
+	unconstrained := len(ir.rules) == 0
+	for _, c := range ir.rules {
+		// The compiled tree, not a fresh parse: patches and operator
+		// overloads passed in as options have been applied to it, and a
+		// rewritten `==` is then a call, which is safely unconstrained.
+		cons := deriveConstraint(c.when.Node(), verbatim)
+		if len(cons) == 0 {
+			unconstrained = true
+			continue
+		}
+		for _, cl := range cons {
+			idx := make([]int32, 0, len(cl))
+			for _, l := range cl {
+				i, ok := litIndex[l]
+				if !ok {
+					i = int32(len(lits))
+					litIndex[l] = i
+					lits = append(lits, l)
+				}
+				idx = append(idx, i)
+			}
+			c.clauses = append(c.clauses, idx)
+		}
+	}
+	ir.matcher = newLitMatcher(lits)
+	switch {
+	case len(ir.rules) == 0:
+		// No rule can match a record of this input.
+		ir.filter = func(string) bool { return false }
+	case unconstrained:
+		ir.filter = nil
+	default:
+		ir.filter = ir.newFilter()
+	}
+}
+
+// litList returns the input's prefilter literals.
+func (ir *inputRules) litList() []string {
+	if ir.matcher == nil {
+		return nil
+	}
+	return ir.matcher.lits
+}
+
+// stackWords is how many bitset words a filter keeps on the stack; inputs with
+// more literals than 64*stackWords take buffers from a pool.
+const stackWords = 4
+
+// newFilter returns the prefilter of an input whose rules are all constrained.
+func (ir *inputRules) newFilter() func(string) bool {
+	words := bitsetWords(len(ir.matcher.lits))
+	check := func(raw string, found bitset) bool {
+		ir.matcher.find(raw, found)
+		for _, c := range ir.rules {
+			if c.satisfied(found) {
+				return true
+			}
+		}
+		return false
+	}
+	if words <= stackWords {
+		return func(raw string) bool {
+			var buf [stackWords]uint64
+			return check(raw, buf[:words])
+		}
+	}
+	pool := sync.Pool{New: func() any { b := newBitset(len(ir.matcher.lits)); return &b }}
+	return func(raw string) bool {
+		bp := pool.Get().(*bitset)
+		defer pool.Put(bp)
+		bp.clear()
+		return check(raw, *bp)
+	}
+}
+
+// Filter returns the prefilter of an input for its parser: false means no
+// rule can match a record with that raw text. It is nil when some rule of the
+// input could match any record (its `when` yields no required literal), or
+// when the input is unknown. For an input no rule applies to, it rejects
+// every record. It is safe for concurrent use.
+func (s *Set) Filter(input string) parsers.Filter {
+	ir, ok := s.inputs[input]
+	if !ok || ir.filter == nil {
+		return nil
+	}
+	return ir.filter
+}
+
+// Literals returns, for documentation and `herald check`, the literal strings
+// the prefilter of an input looks for, and whether the input has a prefilter
+// at all.
+func (s *Set) Literals(input string) ([]string, bool) {
+	ir, ok := s.inputs[input]
+	if !ok || ir.filter == nil {
+		return nil, false
+	}
+	return append([]string(nil), ir.litList()...), true
+}

@@ -1,0 +1,517 @@
+package rules
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+//go:embed packs/*.toml
+var packFS embed.FS
+
+// Packs returns the names of the embedded rule packs, sorted.
+func Packs() []string {
+	entries, err := packFS.ReadDir("packs")
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".toml"); ok {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// PackSource returns the TOML source of the named embedded pack.
+func PackSource(name string) ([]byte, bool) {
+	if !slices.Contains(Packs(), name) {
+		return nil, false
+	}
+	b, err := packFS.ReadFile("packs/" + name + ".toml")
+	return b, err == nil
+}
+
+// fileSpec is one rule file as written.
+type fileSpec struct {
+	Rules []ruleSpec `toml:"rule"`
+}
+
+// ruleSpec is one [[rule]] as written.
+type ruleSpec struct {
+	ID          string            `toml:"id"`
+	Description string            `toml:"description"`
+	Inputs      []string          `toml:"inputs"`
+	Parsers     []string          `toml:"parsers"`
+	When        string            `toml:"when"`
+	Key         string            `toml:"key"`
+	Dedup       string            `toml:"dedup"`
+	Severity    string            `toml:"severity"`
+	Title       string            `toml:"title"`
+	Message     string            `toml:"message"`
+	Fields      map[string]string `toml:"fields"`
+	RateLimit   string            `toml:"rate_limit"`
+	Sinks       []string          `toml:"sinks"`
+	Resolves    []string          `toml:"resolves"`
+}
+
+// ruleKeys are the keys of a [[rule]] table, exactly as they must be spelled
+// (the TOML decoder alone would also accept other capitalisations).
+var ruleKeys = map[string]bool{
+	"id": true, "description": true, "inputs": true, "parsers": true, "when": true,
+	"key": true, "dedup": true, "severity": true, "title": true, "message": true,
+	"fields": true, "rate_limit": true, "sinks": true, "resolves": true,
+}
+
+var validID = regexp.MustCompile(`^[a-z0-9._-]+$`)
+
+// source is one rule file or pack to load.
+type source struct {
+	name string // file path, or "pack:<name>"
+	text string
+}
+
+// Load reads the rule files matching globs and the named embedded packs, and
+// compiles every rule for each input it applies to. Relative globs are
+// resolved against baseDir; a glob that matches no file is an error naming
+// it. All problems found are returned together (errors.Join of *Error values),
+// each naming the file, rule, key and, for expressions, the input and the
+// line:column within the expression.
+func Load(globs []string, baseDir string, packs []string, inputs map[string]InputInfo, opts ...Option) (*Set, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var errs []error
+	srcs, err := readSources(globs, baseDir, packs)
+	errs = append(errs, err...)
+
+	var rules []*Rule
+	for _, src := range srcs {
+		rs, err := decodeSource(src)
+		errs = append(errs, err...)
+		rules = append(rules, rs...)
+	}
+	errs = append(errs, checkIDs(rules)...)
+	errs = append(errs, selectInputs(rules, inputs)...)
+
+	fnOpts, err2 := functionOptions(o.funcs)
+	if err2 != nil {
+		errs = append(errs, err2)
+		return nil, errors.Join(errs...)
+	}
+	set, err := compileSet(rules, inputs, append(fnOpts, o.exprOpts...))
+	errs = append(errs, err...)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return set, nil
+}
+
+// readSources reads the files the globs match, each once, in glob order, then the packs.
+func readSources(globs []string, baseDir string, packs []string) ([]source, []error) {
+	var (
+		srcs []source
+		errs []error
+		seen = map[string]bool{}
+	)
+	for _, g := range globs {
+		pattern := g
+		if !filepath.IsAbs(pattern) {
+			pattern = filepath.Join(baseDir, pattern)
+		}
+		matches, err := filepath.Glob(pattern)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rule files %q: %w", g, err))
+			continue
+		}
+		if len(matches) == 0 {
+			errs = append(errs, fmt.Errorf("rule files %q: no file matches %s", g, pattern))
+			continue
+		}
+		for _, path := range matches {
+			if seen[path] {
+				continue
+			}
+			seen[path] = true
+			b, err := os.ReadFile(path)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("rule file: %w", err))
+				continue
+			}
+			srcs = append(srcs, source{name: path, text: string(b)})
+		}
+	}
+	for _, p := range packs {
+		if seen["pack:"+p] {
+			continue
+		}
+		seen["pack:"+p] = true
+		b, ok := PackSource(p)
+		if !ok {
+			errs = append(errs, fmt.Errorf("rule pack %q does not exist (packs: %s)", p, strings.Join(Packs(), ", ")))
+			continue
+		}
+		srcs = append(srcs, source{name: "pack:" + p, text: string(b)})
+	}
+	return srcs, errs
+}
+
+var tomlLine = regexp.MustCompile(`^toml: line (\d+)(?: \(last key "([^"]*)"\))?: `)
+
+// decodeSource decodes and validates the rules of one file. Rules with
+// problems are reported and left out.
+func decodeSource(src source) ([]*Rule, []error) {
+	var spec fileSpec
+	md, err := toml.Decode(src.text, &spec)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, []error{&Error{File: src.name, Line: pe.Position.Line, Column: pe.Position.Col, Err: errors.New(pe.Message)}}
+		}
+		// Type mismatches are plain errors of the form "toml: line N (last key K): ...".
+		e := &Error{File: src.name, Err: err}
+		if m := tomlLine.FindStringSubmatch(err.Error()); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+			e.Err = errors.New(strings.TrimPrefix(err.Error(), m[0]))
+			if m[2] != "" {
+				e.Key = m[2]
+			}
+		}
+		return nil, []error{e}
+	}
+	pos := newPositions(src.text)
+	var errs []error
+	bad := map[int]bool{} // rules with unknown keys
+
+	// Keys come in file order, each [[rule]] header as key "rule"; undecoded
+	// keys have no index, so the headers tell which rule a key belongs to.
+	undecoded := map[string]bool{}
+	for _, k := range md.Undecoded() {
+		undecoded[k.String()] = true
+	}
+	idx := -1
+	var skip toml.Key
+	for _, k := range md.Keys() {
+		if skip != nil && hasPrefix(k, skip) {
+			continue
+		}
+		skip = nil
+		if len(k) == 1 && k[0] == "rule" && md.Type(k...) == "ArrayHash" {
+			idx++
+			continue
+		}
+		if len(k) == 2 && k[0] == "rule" && idx >= 0 && !ruleKeys[k[1]] {
+			errs = append(errs, &Error{File: src.name, Line: pos.key(idx, k[1]), Rule: idOf(spec.Rules, idx),
+				Err: fmt.Errorf("unknown key %q%s", k[1], suggest(k[1], keysOf(ruleKeys)))})
+			bad[idx] = true
+			skip = k
+			continue
+		}
+		if undecoded[k.String()] {
+			e := &Error{File: src.name, Err: fmt.Errorf("unknown key %q", k.String())}
+			if k[0] == "rule" && idx >= 0 && len(k) > 1 {
+				e.Line, e.Rule = pos.key(idx, k[1]), idOf(spec.Rules, idx)
+				bad[idx] = true
+			}
+			errs = append(errs, e)
+			skip = k
+		}
+	}
+
+	var rules []*Rule
+	for i, rs := range spec.Rules {
+		r, err := newRule(rs, src.name, pos.rule(i))
+		if err != nil {
+			errs = append(errs, err...)
+			continue
+		}
+		if !bad[i] {
+			rules = append(rules, r)
+		}
+	}
+	return rules, errs
+}
+
+func hasPrefix(k, prefix toml.Key) bool {
+	return len(k) >= len(prefix) && slices.Equal(k[:len(prefix)], prefix)
+}
+
+func idOf(rs []ruleSpec, i int) string {
+	if i < len(rs) {
+		return rs[i].ID
+	}
+	return ""
+}
+
+func keysOf(m map[string]bool) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// newRule validates a rule as written and applies defaults. Expressions are
+// checked later, when they are compiled.
+func newRule(rs ruleSpec, file string, line int) (*Rule, []error) {
+	r := &Rule{
+		ID: rs.ID, Description: rs.Description, File: file, Line: line,
+		Inputs: rs.Inputs, Parsers: rs.Parsers,
+		Severity: rs.Severity, Sinks: rs.Sinks, Resolves: rs.Resolves,
+		When: rs.When, Key: rs.Key, Dedup: rs.Dedup, Title: rs.Title, Message: rs.Message,
+		Fields: rs.Fields,
+	}
+	var errs []error
+	fail := func(key string, format string, args ...any) {
+		errs = append(errs, &Error{File: file, Line: line, Rule: rs.ID, Key: key, Err: fmt.Errorf(format, args...)})
+	}
+	switch {
+	case rs.ID == "":
+		fail("id", "is required")
+	case !validID.MatchString(rs.ID):
+		fail("id", "%q may only contain a-z, 0-9, '.', '_' and '-'", rs.ID)
+	}
+	if r.Severity == "" {
+		r.Severity = DefaultSeverity
+	}
+	required := []struct{ key, val string }{{"when", rs.When}, {"key", rs.Key}}
+	if len(rs.Resolves) == 0 {
+		// A resolving rule may leave title and message to the alert it resolves.
+		required = append(required, struct{ key, val string }{"title", rs.Title}, struct{ key, val string }{"message", rs.Message})
+	}
+	for _, k := range required {
+		if strings.TrimSpace(k.val) == "" {
+			fail(k.key, "is required")
+		}
+	}
+	if rs.RateLimit != "" {
+		d, err := time.ParseDuration(rs.RateLimit)
+		switch {
+		case err != nil:
+			fail("rate_limit", "%q is not a duration such as \"5m\" or \"1h30m\"", rs.RateLimit)
+		case d < 0:
+			fail("rate_limit", "%q is negative", rs.RateLimit)
+		default:
+			r.RateLimit = d
+		}
+	}
+	for _, list := range []struct {
+		key  string
+		vals []string
+	}{{"inputs", rs.Inputs}, {"parsers", rs.Parsers}, {"sinks", rs.Sinks}, {"resolves", rs.Resolves}} {
+		seen := map[string]bool{}
+		for _, v := range list.vals {
+			switch {
+			case strings.TrimSpace(v) == "":
+				fail(list.key, "has an empty entry")
+			case seen[v]:
+				fail(list.key, "names %q twice", v)
+			}
+			seen[v] = true
+		}
+	}
+	for name := range rs.Fields {
+		if strings.TrimSpace(name) == "" {
+			fail("fields", "has a field with an empty name")
+		}
+	}
+	return r, errs
+}
+
+// checkIDs checks that ids are unique and that resolves names rules that fire.
+func checkIDs(rules []*Rule) []error {
+	var errs []error
+	byID := map[string]*Rule{}
+	for _, r := range rules {
+		if prev, ok := byID[r.ID]; ok {
+			errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID, Key: "id",
+				Err: fmt.Errorf("already used by the rule at %s", prev.where())})
+			continue
+		}
+		byID[r.ID] = r
+	}
+	for _, r := range rules {
+		for _, id := range r.Resolves {
+			target, ok := byID[id]
+			switch {
+			case !ok:
+				errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID, Key: "resolves",
+					Err: fmt.Errorf("no rule has id %q%s", id, suggest(id, keysOfRules(byID)))})
+			case target == r:
+				errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID, Key: "resolves",
+					Err: errors.New("a rule cannot resolve itself")})
+			case target.Resolving():
+				errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID, Key: "resolves",
+					Err: fmt.Errorf("rule %q only resolves and never fires, so there is nothing to resolve", id)})
+			default:
+				target.ResolvedBy = append(target.ResolvedBy, r.ID)
+			}
+		}
+	}
+	for _, r := range rules {
+		sort.Strings(r.ResolvedBy)
+	}
+	return errs
+}
+
+func keysOfRules(m map[string]*Rule) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// selectInputs sets each rule's AppliesTo from its inputs and parsers selectors.
+func selectInputs(rules []*Rule, inputs map[string]InputInfo) []error {
+	names := make([]string, 0, len(inputs))
+	for n := range inputs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var errs []error
+	for _, r := range rules {
+		ok := true
+		for _, in := range r.Inputs {
+			if _, found := inputs[in]; !found {
+				errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID, Key: "inputs",
+					Err: fmt.Errorf("no input is named %q (inputs: %s)", in, strings.Join(names, ", "))})
+				ok = false
+			}
+		}
+		if !ok {
+			continue
+		}
+		for _, n := range names {
+			if len(r.Inputs) > 0 && !slices.Contains(r.Inputs, n) {
+				continue
+			}
+			if len(r.Parsers) > 0 && !slices.Contains(r.Parsers, inputs[n].Parser) {
+				continue
+			}
+			r.AppliesTo = append(r.AppliesTo, n)
+		}
+		if len(r.AppliesTo) == 0 {
+			why := "there are no inputs"
+			if len(r.Parsers) > 0 {
+				why = fmt.Sprintf("no selected input uses parser %s", strings.Join(r.Parsers, " or "))
+			}
+			errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID,
+				Err: fmt.Errorf("applies to no input: %s", why)})
+		}
+	}
+	return errs
+}
+
+// positions finds lines in a rule file. The TOML decoder reports no positions
+// for decoded keys, so this scans the text: good enough for messages, and it
+// says 0 (unknown) rather than guess when a table is written inline.
+type positions struct {
+	lines   []string
+	headers []int // 0-based line index of each [[rule]] header
+}
+
+var ruleHeader = regexp.MustCompile(`^\s*\[\[\s*(?:rule|"rule"|'rule')\s*\]\]`)
+
+func newPositions(text string) *positions {
+	p := &positions{lines: strings.Split(text, "\n")}
+	inMulti := "" // the delimiter of the multi-line string we are in
+	for i, l := range p.lines {
+		if inMulti == "" && ruleHeader.MatchString(l) {
+			p.headers = append(p.headers, i)
+			continue
+		}
+		for _, d := range []string{`"""`, `'''`} {
+			if inMulti != "" && inMulti != d {
+				continue
+			}
+			if strings.Count(l, d)%2 == 1 {
+				if inMulti == "" {
+					inMulti = d
+				} else {
+					inMulti = ""
+				}
+			}
+		}
+	}
+	return p
+}
+
+// rule returns the 1-based line of the i-th rule's header, 0 if unknown.
+func (p *positions) rule(i int) int {
+	if i < len(p.headers) {
+		return p.headers[i] + 1
+	}
+	return 0
+}
+
+// key returns the 1-based line of key in the i-th rule, falling back to the
+// rule's header line.
+func (p *positions) key(i int, key string) int {
+	if i >= len(p.headers) {
+		return 0
+	}
+	end := len(p.lines)
+	if i+1 < len(p.headers) {
+		end = p.headers[i+1]
+	}
+	re := regexp.MustCompile(`^\s*(?:` + regexp.QuoteMeta(key) + `|"` + regexp.QuoteMeta(key) + `"|'` + regexp.QuoteMeta(key) + `')\s*[=.]|^\s*\[\s*rule\.` + regexp.QuoteMeta(key) + `\s*\]`)
+	for l := p.headers[i] + 1; l < end; l++ {
+		if re.MatchString(p.lines[l]) {
+			return l + 1
+		}
+	}
+	return p.headers[i] + 1
+}
+
+// suggest returns ` (did you mean "x"?)` for the candidate closest to name,
+// or "" when none is close.
+func suggest(name string, candidates []string) string {
+	best, bestD := "", 3 // at most two edits away
+	for _, c := range candidates {
+		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" || best == name {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

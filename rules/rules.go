@@ -1,0 +1,251 @@
+// Package rules turns rule files into compiled expr programs and evaluates them
+// against parsed records.
+//
+// A rule file is TOML with one [[rule]] table per rule (see README.md). Load
+// decodes rule files and embedded packs strictly, validates them and compiles
+// every expression once, against the fields of each input the rule applies to,
+// so a typo in a field name fails at load with the file, rule, key and the
+// position inside the expression. A Set is immutable and safe to share; an
+// Evaluator holds the per-goroutine state (an expr VM, env maps, buffers).
+//
+// Set.Filter gives the parsers a prefilter: the literal strings a record's raw
+// text must contain for any rule to match, derived from the rules' `when`
+// expressions, so that most lines are skipped before they are split.
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+)
+
+// InputInfo describes an input as its parser sees it.
+type InputInfo struct {
+	// Fields are the field names the input's parser declares.
+	Fields []string
+	// Verbatim is true when every field value appears byte for byte in the
+	// record's raw text, which makes the prefilter possible.
+	Verbatim bool
+	// Parser names the input's parser (qlik, json, ...). Rules select inputs by
+	// parser with `parsers = [...]`, which is how packs apply to the inputs of
+	// the parser they are written for whatever the inputs are called.
+	Parser string
+}
+
+// Names every record offers to expressions besides its parser's fields. They
+// shadow declared fields of the same name.
+const (
+	envRaw   = "Raw"
+	envInput = "Input"
+	envPath  = "Path"
+	envTime  = "Time"
+)
+
+// DefaultSeverity is the severity of a rule that names none.
+const DefaultSeverity = "warning"
+
+// Rule is one loaded rule. Its exported fields are what the rule file said,
+// after defaults; a Rule is shared and must not be modified.
+type Rule struct {
+	// ID is unique across all rule files and packs.
+	ID string
+	// Description is free text for people reading the rule.
+	Description string
+	// File is the rule file the rule came from, or "pack:<name>" for a rule
+	// of an embedded pack. Line is the line of its [[rule]] header, 0 if unknown.
+	File string
+	Line int
+
+	// Inputs and Parsers are the selectors as written; AppliesTo is the sorted
+	// list of inputs they selected, for each of which the rule was compiled.
+	Inputs    []string
+	Parsers   []string
+	AppliesTo []string
+
+	// Severity is free text, conventionally critical, warning or info.
+	Severity string
+	// RateLimit is the minimum time between two firings of the rule for one
+	// key, 0 for none. The agent enforces it.
+	RateLimit time.Duration
+	// Sinks name the sinks (or "kind:<plugin>") the rule's events go to; empty
+	// means every sink. The agent resolves and validates them.
+	Sinks []string
+	// Resolves names the rules whose open alerts a match of this rule resolves.
+	// A rule with Resolves never fires.
+	Resolves []string
+	// ResolvedBy lists the rules that resolve this one, sorted.
+	ResolvedBy []string
+
+	// The expression sources, as written.
+	When, Key, Dedup, Title, Message string
+	Fields                           map[string]string
+}
+
+// Resolving reports whether the rule resolves other rules' alerts instead of
+// firing its own.
+func (r *Rule) Resolving() bool { return len(r.Resolves) > 0 }
+
+// where is the rule's position for messages: file or file:line.
+func (r *Rule) where() string { return position(r.File, r.Line) }
+
+// Match is what a rule made of a record.
+type Match struct {
+	Rule *Rule
+	// Key correlates a firing with its resolution (for Qlik reloads: the
+	// TaskId). It may be empty.
+	Key string
+	// Dedup is the rule's dedup value, "" when the rule has none or it was
+	// empty: matches of one rule with the same non-empty Dedup are one alert.
+	Dedup string
+	// Title and Message are empty for a resolving rule that does not set them.
+	Title, Message string
+	// Fields holds the rule's fields whose values were not empty; nil if none.
+	Fields map[string]string
+}
+
+// Error is one problem found in the rules, at load or at evaluation.
+type Error struct {
+	File   string // rule file, or "pack:<name>"
+	Line   int    // line in File, 0 when unknown
+	Column int    // column in File, 0 when unknown (TOML syntax errors only)
+	Rule   string // rule id; "" for a problem of the file as a whole
+	Key    string // the rule key at fault: when, key, title, fields.TaskName, ...
+	Input  string // the input an expression was compiled for, when it matters
+	Err    error  // what is wrong; an *file.Error from expr carries line:column within the expression
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+			if e.Column > 0 {
+				fmt.Fprintf(&b, ":%d", e.Column)
+			}
+		}
+		b.WriteString(": ")
+	}
+	if e.Rule != "" {
+		fmt.Fprintf(&b, "rule %q: ", e.Rule)
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		if e.Input != "" {
+			fmt.Fprintf(&b, " (input %q)", e.Input)
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func position(file string, line int) string {
+	if line > 0 {
+		return fmt.Sprintf("%s:%d", file, line)
+	}
+	return file
+}
+
+// Set is a loaded, compiled set of rules. It is immutable and safe for
+// concurrent use; evaluate with an Evaluator per goroutine.
+type Set struct {
+	rules   []*Rule
+	inputs  map[string]*inputRules
+	maxLits int // most literals of any input: sizes an Evaluator's buffer
+}
+
+// inputRules is everything compiled for one input.
+type inputRules struct {
+	name  string
+	index int // into Evaluator.envs
+	rules []*compiled
+
+	// The env an Evaluator builds holds only what some program reads.
+	fields []string // declared record fields read by some expression
+	raw, input, path, time bool
+
+	// Prefilter: every literal of every rule's constraint; nil if no rule has one.
+	matcher *litMatcher
+	// filter is the parsers.Filter for the input, nil if some rule is unconstrained.
+	filter func(string) bool
+}
+
+// compiled is one rule compiled for one input.
+type compiled struct {
+	rule                              *Rule
+	when, key, dedup, title, message *vm.Program
+	fields                            []compiledField
+	// clauses is the rule's prefilter: each clause lists indexes into the
+	// input's matcher literals, at least one of which must occur in the raw
+	// text. Empty: the rule may match any record.
+	clauses [][]int32
+}
+
+type compiledField struct {
+	name string
+	prog *vm.Program
+}
+
+// satisfied reports whether the found literals let the rule possibly match.
+func (c *compiled) satisfied(found bitset) bool {
+	for _, cl := range c.clauses {
+		ok := false
+		for _, i := range cl {
+			if found.has(i) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Rules returns the rules in load order: files in glob order, then packs.
+func (s *Set) Rules() []*Rule { return s.rules }
+
+// Rule returns the rule with the given id.
+func (s *Set) Rule(id string) (*Rule, bool) {
+	for _, r := range s.rules {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return nil, false
+}
+
+// Option configures Load.
+type Option func(*options)
+
+type options struct {
+	funcs    []function
+	exprOpts []expr.Option
+}
+
+// WithFunction makes a Go function callable from every rule expression.
+// types are the signatures the checker accepts, as for expr.Function (for
+// example new(func(string, int) string)); without them the call is unchecked
+// and returns any, which a string expression such as a title then rejects at
+// run time. A name already taken by another function is a Load error.
+//
+// The function runs on the evaluating goroutine for each record a rule reads
+// it in: keep it fast, and use it in title, message or fields rather than in
+// `when` if it does I/O.
+func WithFunction(name string, fn func(params ...any) (any, error), types ...any) Option {
+	return func(o *options) {
+		o.funcs = append(o.funcs, function{name: name, fn: fn, types: types})
+	}
+}
+
+// WithExprOptions passes options through to every expr.Compile.
+func WithExprOptions(opts ...expr.Option) Option {
+	return func(o *options) { o.exprOpts = append(o.exprOpts, opts...) }
+}
