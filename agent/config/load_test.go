@@ -433,3 +433,21 @@ config = {
 		}
 	}
 }
+
+// TestReadmeExample keeps the example in README.md valid.
+func TestReadmeExample(t *testing.T) {
+	readme := string(readFile(t, "README.md"))
+	_, rest, ok := strings.Cut(readme, "## Example\n\n```toml\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no ```toml block under ## Example")
+	}
+	env := envOf(map[string]string{"SIGNL4_HOOK_TOKEN": "t", "SIGNL4_TEAM_SECRET": "s"})
+	c, err := Parse("/etc/herald/herald.toml", []byte(example), env)
+	if err != nil {
+		t.Fatalf("README example: %v", err)
+	}
+	if len(c.Inputs) != 2 || len(c.Sinks) != 2 {
+		t.Errorf("README example: got %d inputs and %d sinks, want 2 and 2", len(c.Inputs), len(c.Sinks))
+	}
+}
