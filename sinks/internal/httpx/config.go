@@ -1,0 +1,74 @@
+package httpx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/plugins/sdk"
+)
+
+// ParseURL validates a sink's http(s) destination URL taken from config key
+// key. Its errors name the key and never quote the URL, which is a secret.
+func ParseURL(key, raw string) (*url.URL, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, fmt.Errorf("%s: required", key)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		// url.Error quotes the URL; its cause may quote a piece of it (a bad
+		// port, a bad escape), so that is scrubbed too.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		r := &Redactor{}
+		for _, piece := range strings.FieldsFunc(raw, func(c rune) bool { return strings.ContainsRune("/:@?&=#", c) }) {
+			if len(piece) >= minSecretLen {
+				r.secrets = append(r.secrets, piece)
+			}
+		}
+		return nil, fmt.Errorf("%s: not a valid URL: %s", key, r.Redact(err.Error()))
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("%s: must start with https:// or http://", key)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("%s: has no host", key)
+	}
+	return u, nil
+}
+
+// ParseTimeout parses a duration from config key key ("10s", "1m30s"); ""
+// gives DefaultTimeout. It must be positive.
+func ParseTimeout(key, s string) (time.Duration, error) {
+	if s == "" {
+		return DefaultTimeout, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a duration such as \"10s\"", key, s)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%s: must be positive, got %q", key, s)
+	}
+	return d, nil
+}
+
+// SendEach delivers events one request at a time, in order, and returns one
+// result per event. Once ctx is done it stops sending and reports every event
+// not yet delivered as retryable, so a stopping agent is never held up.
+func SendEach(ctx context.Context, events []sdk.Event, send func(context.Context, sdk.Event) sdk.Result) []sdk.Result {
+	results := make([]sdk.Result, len(events))
+	for i, ev := range events {
+		if err := ctx.Err(); err != nil {
+			results[i] = sdk.Retry("not sent: "+err.Error(), time.Time{})
+			continue
+		}
+		results[i] = send(ctx, ev)
+	}
+	return results
+}
