@@ -19,8 +19,10 @@ type apiError struct {
 	meteor bool
 }
 
-func meteorErr(code, reason string) *apiError { return &apiError{code: code, reason: reason, meteor: true} }
-func plainErr(msg string) *apiError           { return &apiError{reason: msg} }
+func meteorErr(code, reason string) *apiError {
+	return &apiError{code: code, reason: reason, meteor: true}
+}
+func plainErr(msg string) *apiError { return &apiError{reason: msg} }
 
 func (e *apiError) Error() string { return e.message() }
 
