@@ -37,7 +37,7 @@ func compileSet(rules []*Rule, inputs map[string]InputInfo, opts []expr.Option) 
 	for _, r := range rules {
 		for _, in := range r.AppliesTo {
 			c, err := compileRule(r, in, inputs[in], opts)
-			if len(err) > 0 {
+			if len(err) > 0 || c == nil {
 				errs = append(errs, err...)
 				continue
 			}
@@ -113,11 +113,14 @@ func compileRule(r *Rule, input string, info InputInfo, opts []expr.Option) (*co
 	prog := func(key, src string, want expr.Option) *vm.Program {
 		p, err := compileExpr(src, append(base[:len(base):len(base)], want))
 		if err != nil {
-			errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID, Key: key, Input: input, Err: explain(err, env)})
+			errs = append(errs, &Error{File: r.File, Line: r.lineOf(key), Rule: r.ID, Key: key, Input: input, Err: explain(err, env)})
 		}
 		return p
 	}
 	asString := expr.AsKind(reflect.String)
+	if r.When == "" || r.Key == "" {
+		return nil, nil // reported as missing already
+	}
 	c.when = prog("when", r.When, expr.AsBool())
 	c.key = prog("key", r.Key, asString)
 	if r.Dedup != "" {

@@ -152,5 +152,5 @@ func (e *Evaluator) str(p *vm.Program, env map[string]any) (string, error) {
 }
 
 func (e *Evaluator) fail(c *compiled, ir *inputRules, key string, err error) error {
-	return &Error{File: c.rule.File, Line: c.rule.Line, Rule: c.rule.ID, Key: key, Input: ir.name, Err: err}
+	return &Error{File: c.rule.File, Line: c.rule.lineOf(key), Rule: c.rule.ID, Key: key, Input: ir.name, Err: err}
 }

@@ -94,11 +94,11 @@ func pair(a, b byte) uint16 { return uint16(a)<<8 | uint16(b) }
 // bitset is a set of literal indexes.
 type bitset []uint64
 
-func newBitset(n int) bitset        { return make(bitset, (n+63)/64) }
-func (b bitset) set(i int32)        { b[i>>6] |= 1 << (uint(i) & 63) }
-func (b bitset) has(i int32) bool   { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
-func (b bitset) clear()             { clear(b) }
-func bitsetWords(n int) int         { return (n + 63) / 64 }
+func newBitset(n int) bitset      { return make(bitset, (n+63)/64) }
+func (b bitset) set(i int32)      { b[i>>6] |= 1 << (uint(i) & 63) }
+func (b bitset) has(i int32) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
+func (b bitset) clear()           { clear(b) }
+func bitsetWords(n int) int       { return (n + 63) / 64 }
 
 // find adds to found every literal that occurs in text. found must have room
 // for all literals.

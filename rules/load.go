@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -194,7 +195,6 @@ func decodeSource(src source) ([]*Rule, []error) {
 	}
 	pos := newPositions(src.text)
 	var errs []error
-	bad := map[int]bool{} // rules with unknown keys
 
 	// Keys come in file order, each [[rule]] header as key "rule"; undecoded
 	// keys have no index, so the headers tell which rule a key belongs to.
@@ -216,7 +216,6 @@ func decodeSource(src source) ([]*Rule, []error) {
 		if len(k) == 2 && k[0] == "rule" && idx >= 0 && !ruleKeys[k[1]] {
 			errs = append(errs, &Error{File: src.name, Line: pos.key(idx, k[1]), Rule: idOf(spec.Rules, idx),
 				Err: fmt.Errorf("unknown key %q%s", k[1], suggest(k[1], keysOf(ruleKeys)))})
-			bad[idx] = true
 			skip = k
 			continue
 		}
@@ -224,21 +223,23 @@ func decodeSource(src source) ([]*Rule, []error) {
 			e := &Error{File: src.name, Err: fmt.Errorf("unknown key %q", k.String())}
 			if k[0] == "rule" && idx >= 0 && len(k) > 1 {
 				e.Line, e.Rule = pos.key(idx, k[1]), idOf(spec.Rules, idx)
-				bad[idx] = true
 			}
 			errs = append(errs, e)
 			skip = k
 		}
 	}
 
+	// A rule with problems is still checked further (ids, expressions), so
+	// that one run reports everything; Load fails in any case.
 	var rules []*Rule
 	for i, rs := range spec.Rules {
-		r, err := newRule(rs, src.name, pos.rule(i))
-		if err != nil {
-			errs = append(errs, err...)
-			continue
+		keyLines := map[string]int{}
+		for k := range ruleKeys {
+			keyLines[k] = pos.key(i, k)
 		}
-		if !bad[i] {
+		r, err := newRule(rs, src.name, pos.rule(i), keyLines)
+		errs = append(errs, err...)
+		if r != nil {
 			rules = append(rules, r)
 		}
 	}
@@ -267,26 +268,29 @@ func keysOf(m map[string]bool) []string {
 
 // newRule validates a rule as written and applies defaults. Expressions are
 // checked later, when they are compiled.
-func newRule(rs ruleSpec, file string, line int) (*Rule, []error) {
+func newRule(rs ruleSpec, file string, line int, keyLines map[string]int) (*Rule, []error) {
 	r := &Rule{
-		ID: rs.ID, Description: rs.Description, File: file, Line: line,
+		keyLines: keyLines,
+		ID:       rs.ID, Description: rs.Description, File: file, Line: line,
 		Inputs: rs.Inputs, Parsers: rs.Parsers,
-		Severity: rs.Severity, Sinks: rs.Sinks, Resolves: rs.Resolves,
+		Severity: cmp.Or(rs.Severity, DefaultSeverity), Sinks: rs.Sinks, Resolves: rs.Resolves,
 		When: rs.When, Key: rs.Key, Dedup: rs.Dedup, Title: rs.Title, Message: rs.Message,
 		Fields: rs.Fields,
 	}
 	var errs []error
 	fail := func(key string, format string, args ...any) {
-		errs = append(errs, &Error{File: file, Line: line, Rule: rs.ID, Key: key, Err: fmt.Errorf(format, args...)})
+		l := keyLines[key]
+		if l == 0 {
+			l = line
+		}
+		errs = append(errs, &Error{File: file, Line: l, Rule: rs.ID, Key: key, Err: fmt.Errorf(format, args...)})
 	}
 	switch {
 	case rs.ID == "":
 		fail("id", "is required")
+		r = nil // nothing else can name it
 	case !validID.MatchString(rs.ID):
 		fail("id", "%q may only contain a-z, 0-9, '.', '_' and '-'", rs.ID)
-	}
-	if r.Severity == "" {
-		r.Severity = DefaultSeverity
 	}
 	required := []struct{ key, val string }{{"when", rs.When}, {"key", rs.Key}}
 	if len(rs.Resolves) == 0 {
@@ -298,6 +302,7 @@ func newRule(rs ruleSpec, file string, line int) (*Rule, []error) {
 			fail(k.key, "is required")
 		}
 	}
+	var rateLimit time.Duration
 	if rs.RateLimit != "" {
 		d, err := time.ParseDuration(rs.RateLimit)
 		switch {
@@ -306,7 +311,7 @@ func newRule(rs ruleSpec, file string, line int) (*Rule, []error) {
 		case d < 0:
 			fail("rate_limit", "%q is negative", rs.RateLimit)
 		default:
-			r.RateLimit = d
+			rateLimit = d
 		}
 	}
 	for _, list := range []struct {
@@ -329,6 +334,9 @@ func newRule(rs ruleSpec, file string, line int) (*Rule, []error) {
 			fail("fields", "has a field with an empty name")
 		}
 	}
+	if r != nil {
+		r.RateLimit = rateLimit
+	}
 	return r, errs
 }
 
@@ -338,7 +346,7 @@ func checkIDs(rules []*Rule) []error {
 	byID := map[string]*Rule{}
 	for _, r := range rules {
 		if prev, ok := byID[r.ID]; ok {
-			errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID, Key: "id",
+			errs = append(errs, &Error{File: r.File, Line: r.lineOf("id"), Rule: r.ID, Key: "id",
 				Err: fmt.Errorf("already used by the rule at %s", prev.where())})
 			continue
 		}
@@ -349,13 +357,13 @@ func checkIDs(rules []*Rule) []error {
 			target, ok := byID[id]
 			switch {
 			case !ok:
-				errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID, Key: "resolves",
+				errs = append(errs, &Error{File: r.File, Line: r.lineOf("resolves"), Rule: r.ID, Key: "resolves",
 					Err: fmt.Errorf("no rule has id %q%s", id, suggest(id, keysOfRules(byID)))})
 			case target == r:
-				errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID, Key: "resolves",
+				errs = append(errs, &Error{File: r.File, Line: r.lineOf("resolves"), Rule: r.ID, Key: "resolves",
 					Err: errors.New("a rule cannot resolve itself")})
 			case target.Resolving():
-				errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID, Key: "resolves",
+				errs = append(errs, &Error{File: r.File, Line: r.lineOf("resolves"), Rule: r.ID, Key: "resolves",
 					Err: fmt.Errorf("rule %q only resolves and never fires, so there is nothing to resolve", id)})
 			default:
 				target.ResolvedBy = append(target.ResolvedBy, r.ID)
@@ -389,7 +397,7 @@ func selectInputs(rules []*Rule, inputs map[string]InputInfo) []error {
 		ok := true
 		for _, in := range r.Inputs {
 			if _, found := inputs[in]; !found {
-				errs = append(errs, &Error{File: r.File, Line: r.Line, Rule: r.ID, Key: "inputs",
+				errs = append(errs, &Error{File: r.File, Line: r.lineOf("inputs"), Rule: r.ID, Key: "inputs",
 					Err: fmt.Errorf("no input is named %q (inputs: %s)", in, strings.Join(names, ", "))})
 				ok = false
 			}
@@ -482,7 +490,9 @@ func (p *positions) key(i int, key string) int {
 // suggest returns ` (did you mean "x"?)` for the candidate closest to name,
 // or "" when none is close.
 func suggest(name string, candidates []string) string {
-	best, bestD := "", 3 // at most two edits away
+	// A third of the name may be wrong: enough for typos, not so much that
+	// any short name "means" another.
+	best, bestD := "", max(1, len(name)/3)+1
 	for _, c := range candidates {
 		d := editDistance(strings.ToLower(name), strings.ToLower(c))
 		if d < bestD {

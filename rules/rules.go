@@ -82,6 +82,18 @@ type Rule struct {
 	// The expression sources, as written.
 	When, Key, Dedup, Title, Message string
 	Fields                           map[string]string
+
+	keyLines map[string]int // line of each key in File, for messages
+}
+
+// lineOf returns the line of a key of the rule (fields.X: the fields key),
+// or the rule's line.
+func (r *Rule) lineOf(key string) int {
+	key, _, _ = strings.Cut(key, ".")
+	if l := r.keyLines[key]; l > 0 {
+		return l
+	}
+	return r.Line
 }
 
 // Resolving reports whether the rule resolves other rules' alerts instead of
@@ -167,7 +179,7 @@ type inputRules struct {
 	rules []*compiled
 
 	// The env an Evaluator builds holds only what some program reads.
-	fields []string // declared record fields read by some expression
+	fields                 []string // declared record fields read by some expression
 	raw, input, path, time bool
 
 	// Prefilter: every literal of every rule's constraint; nil if no rule has one.
@@ -178,9 +190,9 @@ type inputRules struct {
 
 // compiled is one rule compiled for one input.
 type compiled struct {
-	rule                              *Rule
+	rule                             *Rule
 	when, key, dedup, title, message *vm.Program
-	fields                            []compiledField
+	fields                           []compiledField
 	// clauses is the rule's prefilter: each clause lists indexes into the
 	// input's matcher literals, at least one of which must occur in the raw
 	// text. Empty: the rule may match any record.
