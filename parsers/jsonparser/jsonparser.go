@@ -83,7 +83,7 @@ func (p *Parser) parse(raw string, dst []parsers.Field) ([]parsers.Field, time.T
 	dec := json.NewDecoder(strings.NewReader(raw))
 	dec.UseNumber()
 	if tok, err := dec.Token(); err != nil {
-		return dst, time.Time{}, false, fmt.Errorf("bad JSON: %v", err)
+		return dst, time.Time{}, false, badJSON(err)
 	} else if tok != json.Delim('{') {
 		return dst, time.Time{}, false, fmt.Errorf("line is JSON but not an object")
 	}
@@ -96,24 +96,24 @@ func (p *Parser) parse(raw string, dst []parsers.Field) ([]parsers.Field, time.T
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return dst, time.Time{}, false, fmt.Errorf("bad JSON: %v", err)
+			return dst, time.Time{}, false, badJSON(err)
 		}
 		key := tok.(string) // inside an object, Token returns keys as strings
 		if err := dec.Decode(&val); err != nil {
-			return dst, time.Time{}, false, fmt.Errorf("bad JSON: value of %q: %v", key, err)
+			return dst, time.Time{}, false, fmt.Errorf("value of %q: %w", key, badJSON(err))
 		}
 		var s string
 		switch val[0] {
 		case '"':
 			if err := json.Unmarshal(val, &s); err != nil {
-				return dst, time.Time{}, false, fmt.Errorf("bad JSON: value of %q: %v", key, err)
+				return dst, time.Time{}, false, fmt.Errorf("value of %q: %w", key, badJSON(err))
 			}
 		case 'n':
 			s = ""
 		case '{', '[':
 			compact.Reset()
 			if err := json.Compact(&compact, val); err != nil {
-				return dst, time.Time{}, false, fmt.Errorf("bad JSON: value of %q: %v", key, err)
+				return dst, time.Time{}, false, fmt.Errorf("value of %q: %w", key, badJSON(err))
 			}
 			s = compact.String()
 		default:
@@ -128,12 +128,20 @@ func (p *Parser) parse(raw string, dst []parsers.Field) ([]parsers.Field, time.T
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return dst, time.Time{}, false, fmt.Errorf("bad JSON: %v", err)
+		return dst, time.Time{}, false, badJSON(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return dst, time.Time{}, false, fmt.Errorf("bad JSON: text after the object")
 	}
 	return dst, t, true, nil
+}
+
+// badJSON words a decoding error for a log line.
+func badJSON(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("bad JSON: the line ends inside the object")
+	}
+	return fmt.Errorf("bad JSON: %v", err)
 }
 
 var (

@@ -131,7 +131,7 @@ func Split(line string, dst []parsers.Field) ([]parsers.Field, error) {
 			if escaped {
 				u, err := strconv.Unquote(line[i:end])
 				if err != nil {
-					return dst, fmt.Errorf("logfmt: value of %q: bad escape in %s", key, line[i:end])
+					return dst, fmt.Errorf("logfmt: value of %q: bad escape", key)
 				}
 				v = u
 			}

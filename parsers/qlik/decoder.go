@@ -20,6 +20,9 @@ type header struct {
 	ts    int      // column of Timestamp
 }
 
+// noHeader is why records are refused before a usable header has been read.
+const noHeader = "no header line read (the file's first line was not read, or is not a Qlik header)"
+
 // decoder is the state of one stream: the header of the current file and a
 // record held back while its columns arrive on continuation lines.
 //
@@ -48,13 +51,24 @@ type decoder struct {
 	// already reported as an error. Otherwise a line that continues no record is
 	// itself reported, once.
 	skip bool
+	// whyNoHeader says why records are refused while hdr is not ok.
+	whyNoHeader string
 
 	rec  parsers.Record // reused for every emitted record
 	zone zoneCache
 }
 
 func newDecoder(input, path string, filter parsers.Filter) *decoder {
-	return &decoder{filter: filter, rec: parsers.Record{Input: input, Path: path}}
+	return &decoder{filter: filter, rec: parsers.Record{Input: input, Path: path}, whyNoHeader: noHeader}
+}
+
+// Prime implements parsers.Primer: reading resumes past the header, so the
+// agent hands the file's first line over without it being a line of the stream.
+// A first line that is no usable header makes every record an error saying so.
+func (d *decoder) Prime(firstLine string) {
+	d.drop()
+	text, _ := strings.CutSuffix(firstLine, "\r")
+	d.readHeader(text, 0, func(*parsers.Record, error) {})
 }
 
 // Decode implements parsers.Decoder.
@@ -77,7 +91,7 @@ func (d *decoder) Decode(l parsers.Line, emit parsers.Emit) {
 	case d.skip:
 	case !d.hdr.ok:
 		d.skip = true
-		emit(nil, d.errorf(l.Offset, "line before any header line (the file's first line was not read, or is not a Qlik header)"))
+		emit(nil, d.errorf(l.Offset, "%s", d.whyNoHeader))
 	default:
 		d.skip = true
 		emit(nil, d.errorf(l.Offset, "line neither starts a record (Sequence#, Timestamp) nor continues one"))
@@ -110,14 +124,21 @@ func (d *decoder) readHeader(text string, end int64, emit parsers.Emit) {
 	d.hdr = header{}
 	d.skip = false
 	text = strings.TrimPrefix(text, bom)
+	if err := d.parseHeader(text); err != "" {
+		d.whyNoHeader = "no usable header: " + err
+		// A headerless file's first line is a record, reported here once.
+		d.skip = d.startsRecord(text)
+		emit(nil, d.errorf(end, "%s", d.whyNoHeader))
+	}
+}
+
+// parseHeader sets d.hdr from a header line, or returns why it cannot.
+func (d *decoder) parseHeader(text string) string {
 	if d.startsRecord(text) {
-		d.skip = true
-		emit(nil, d.errorf(end, "the file has no header line: its first line is a record"))
-		return
+		return "the file's first line is a record, not a header"
 	}
 	if !utf8.ValidString(text) {
-		emit(nil, d.errorf(end, "header line is not valid UTF-8"))
-		return
+		return "the header line is not valid UTF-8"
 	}
 	columns := strings.Split(text, "\t")
 	h := header{ok: true, names: make([]string, len(columns)), tabs: len(columns) - 1, seq: -1, ts: -1}
@@ -132,17 +153,17 @@ func (d *decoder) readHeader(text string, end int64, emit parsers.Emit) {
 		}
 	}
 	if h.ts < 0 {
-		emit(nil, d.errorf(end, "header line %.80q has no Timestamp column", text))
-		return
+		return fmt.Sprintf("the header line %.80q has no Timestamp column", text)
 	}
 	d.hdr = h
+	return ""
 }
 
 // begin starts a record at its first line.
 func (d *decoder) begin(text string, start, end int64, emit parsers.Emit) {
 	d.skip = true // until the record turns out well
 	if !d.hdr.ok {
-		emit(nil, d.errorf(end, "record before any header line (the file's first line was not read, or is not a Qlik header)"))
+		emit(nil, d.errorf(end, "%s", d.whyNoHeader))
 		return
 	}
 	if len(text) > parsers.MaxRecordBytes {

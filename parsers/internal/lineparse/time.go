@@ -28,10 +28,11 @@ func NewTimeFormat(format string) (TimeFormat, error) {
 	case "", Unix, UnixMs, UnixUs, UnixNs:
 		return TimeFormat{layout: format}, nil
 	}
-	// A layout with no reference element formats to itself and would "parse"
-	// only its own literal text: almost certainly a mistake such as "yyyy-MM-dd".
-	ref := time.Date(2006, 1, 2, 15, 4, 5, 0, time.UTC)
-	if ref.Format(format) == format {
+	// A layout with no reference element formats any time to itself and would
+	// "parse" only its own literal text: almost certainly a mistake such as
+	// "yyyy-MM-dd". probe differs from the reference time in every element.
+	probe := time.Date(2017, 11, 28, 19, 48, 37, 123456789, time.FixedZone("XYZ", -3*3600-1800))
+	if probe.Format(format) == format {
 		return TimeFormat{}, fmt.Errorf("time_format %q is not a Go time layout (write the reference time Mon Jan 2 15:04:05 MST 2006 in the desired form, e.g. \"2006-01-02 15:04:05\"), nor one of %s, %s, %s, %s",
 			format, Unix, UnixMs, UnixUs, UnixNs)
 	}

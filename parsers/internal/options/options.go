@@ -34,6 +34,9 @@ func Decode(parser string, opts map[string]any, dst any) error {
 		if len(unknown) > 1 {
 			word = "options"
 		}
+		if len(known) == 0 {
+			return fmt.Errorf("%s parser: unknown %s %s (it takes none)", parser, word, strings.Join(unknown, ", "))
+		}
 		return fmt.Errorf("%s parser: unknown %s %s (known: %s)",
 			parser, word, strings.Join(unknown, ", "), strings.Join(known, ", "))
 	}
