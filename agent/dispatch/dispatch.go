@@ -171,7 +171,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			d.storeTrouble(ctx, "read outbox", err)
 			continue
 		}
-		d.cfg.Observer.Depth(d.cfg.Sink, d.cfg.Store.Depth(d.cfg.Sink))
+		d.observeDepth()
 		if len(entries) == 0 {
 			if d.onIdle != nil {
 				d.onIdle()
@@ -261,7 +261,7 @@ func (d *Dispatcher) deliver(ctx context.Context, entries []state.Entry) {
 			d.cfg.Observer.Sent(d.cfg.Sink, o, counts[o])
 		}
 	}
-	d.cfg.Observer.Depth(d.cfg.Sink, d.cfg.Store.Depth(d.cfg.Sink))
+	d.observeDepth()
 
 	if counts[sdk.Retryable] == 0 {
 		d.retry.Reset()
@@ -288,17 +288,19 @@ func (d *Dispatcher) withRefs(entries []state.Entry) ([]sdk.Event, error) {
 			if e.Event.Ref != "" {
 				continue
 			}
-			a, ok, err := tx.Alert(e.Event.Rule, e.Event.Key)
-			if err != nil {
-				return err
-			}
-			if ok {
+			if a, ok := tx.Alert(e.Event.Rule, e.Event.Key); ok {
 				events[i].Ref = a.Refs[d.cfg.Sink]
 			}
 		}
 		return nil
 	})
 	return events, err
+}
+
+func (d *Dispatcher) observeDepth() {
+	if n, err := d.cfg.Store.Depth(d.cfg.Sink); err == nil {
+		d.cfg.Observer.Depth(d.cfg.Sink, n)
+	}
 }
 
 // connect calls Connect until it succeeds, waiting with backoff between

@@ -167,9 +167,9 @@ func (s *Store) Complete(sink string, done []Done) error {
 
 // storeRef saves ref as sink's remote reference of the event's alert.
 func (t *Tx) storeRef(sink string, ev sdk.Event, ref string) error {
-	a, ok, err := t.Alert(ev.Rule, ev.Key)
-	if err != nil || !ok {
-		return err
+	a, ok := t.Alert(ev.Rule, ev.Key)
+	if !ok {
+		return nil
 	}
 	if a.Refs[sink] == ref {
 		return nil

@@ -265,8 +265,9 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Update runs fn in one write transaction. When fn returns an error nothing it
-// did is kept and that error is returned as is; when the commit fails (a full
+// Update runs fn in one write transaction. When fn returns an error (or a read
+// in it found an undecodable value) nothing it did is kept and that error is
+// returned as is; when the commit fails (a full
 // disk, an I/O error) nothing is kept and the error is wrapped as
 // "state: commit: ...". Either way everything committed before stays intact.
 //
@@ -276,7 +277,10 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 	var fnErr error
 	err := s.db.Update(func(btx *bolt.Tx) error {
 		tx := &Tx{tx: btx, s: s}
-		if fnErr = fn(tx); fnErr != nil {
+		if fnErr = fn(tx); fnErr == nil {
+			fnErr = tx.err
+		}
+		if fnErr != nil {
 			return fnErr
 		}
 		if len(tx.depth) > 0 {
@@ -291,11 +295,16 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 	return err
 }
 
-// View runs fn in a read-only transaction that sees a consistent snapshot.
-// Write methods of the Tx fail inside View.
+// View runs fn in a read-only transaction that sees a consistent snapshot. It
+// returns fn's error, or else the first undecodable value a read met. Write
+// methods of the Tx fail inside View.
 func (s *Store) View(fn func(tx *Tx) error) error {
 	return s.db.View(func(btx *bolt.Tx) error {
-		return fn(&Tx{tx: btx, s: s})
+		tx := &Tx{tx: btx, s: s}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.err
 	})
 }
 
@@ -308,13 +317,15 @@ func (s *Store) applyDepth(delta map[string]int) {
 }
 
 // Depth is the number of events waiting in sink's outbox. It reads a counter
-// kept in memory, so it is cheap enough to call for every batch (backpressure).
-func (s *Store) Depth(sink string) int {
+// kept in memory, so it is cheap enough to call for every batch (backpressure),
+// and its error is always nil; the error leaves room for a store that must
+// read the file.
+func (s *Store) Depth(sink string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Commit hooks of two transactions may run in either order, so a reader can
 	// briefly see a completion before its enqueue.
-	return max(s.depth[sink], 0)
+	return max(s.depth[sink], 0), nil
 }
 
 func u64(v uint64) []byte {

@@ -41,6 +41,15 @@ func mustUpdate(t *testing.T, s *Store, fn func(tx *Tx) error) {
 	}
 }
 
+func depth(t testing.TB, s *Store, sink string) int {
+	t.Helper()
+	n, err := s.Depth(sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func pendingIDs(t *testing.T, s *Store, sink string) []string {
 	t.Helper()
 	es, err := s.Pending(sink, 0)
@@ -86,16 +95,16 @@ func TestReopenKeepsEverything(t *testing.T) {
 
 	s = openTest(t, path)
 	err := s.View(func(tx *Tx) error {
-		got, ok, err := tx.Position("file-1")
-		if err != nil || !ok || got != pos {
-			t.Errorf("Position = %+v, %v, %v; want %+v", got, ok, err, pos)
+		got, ok := tx.Position("file-1")
+		if !ok || got != pos {
+			t.Errorf("Position = %+v, %v; want %+v", got, ok, pos)
 		}
-		if _, ok, _ := tx.Position("file-2"); ok {
+		if _, ok := tx.Position("file-2"); ok {
 			t.Error("Position of an unknown key found")
 		}
-		a, ok, err := tx.Alert("reload-failed", "task-1")
-		if err != nil || !ok || a.Refs["pager"] != "ev-1" || a.Fields["TaskName"] != "Nightly" || a.Count != 2 || !a.LastFired.Equal(t0) {
-			t.Errorf("Alert = %+v, %v, %v", a, ok, err)
+		a, ok := tx.Alert("reload-failed", "task-1")
+		if !ok || a.Refs["pager"] != "ev-1" || a.Fields["TaskName"] != "Nightly" || a.Count != 2 || !a.LastFired.Equal(t0) {
+			t.Errorf("Alert = %+v, %v", a, ok)
 		}
 		if !tx.Seen("ev-a") || tx.Seen("ev-b") {
 			t.Error("Seen does not survive reopening")
@@ -108,7 +117,7 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if got := pendingIDs(t, s, "pager"); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("pending after reopen = %v", got)
 	}
-	if d := s.Depth("pager"); d != 2 {
+	if d := depth(t, s, "pager"); d != 2 {
 		t.Errorf("Depth after reopen = %d, want 2", d)
 	}
 	// Sequences continue after a reopen rather than restarting.
@@ -140,7 +149,7 @@ func TestUpdateErrorRollsBackEverything(t *testing.T) {
 		t.Fatalf("Update error = %v, want the fn's error unwrapped", err)
 	}
 	_ = s.View(func(tx *Tx) error {
-		if _, ok, _ := tx.Position("file-1"); ok {
+		if _, ok := tx.Position("file-1"); ok {
 			t.Error("position survived a failed Update")
 		}
 		if tx.Seen("a") {
@@ -151,8 +160,36 @@ func TestUpdateErrorRollsBackEverything(t *testing.T) {
 	if got := pendingIDs(t, s, "pager"); len(got) != 0 {
 		t.Errorf("events survived a failed Update: %v", got)
 	}
-	if d := s.Depth("pager"); d != 0 {
+	if d := depth(t, s, "pager"); d != 0 {
 		t.Errorf("Depth = %d after a failed Update", d)
+	}
+}
+
+// A value that does not decode reads as absent, and the transaction fails
+// rather than commit what was decided on the misread.
+func TestUndecodableValueFailsTheTransaction(t *testing.T) {
+	s := openTest(t, "")
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketAlerts).Put(alertKey("failed", "task-1"), []byte("{not json"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(func(tx *Tx) error {
+		if _, ok := tx.Alert("failed", "task-1"); ok {
+			t.Error("undecodable alert read as present")
+		}
+		_, err := tx.Enqueue("pager", event("a", "failed", "task-1"))
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), `alert "failed"/"task-1"`) {
+		t.Fatalf("Update error = %v, want one naming the alert", err)
+	}
+	if got := pendingIDs(t, s, "pager"); len(got) != 0 {
+		t.Errorf("enqueue committed despite the misread: %v", got)
+	}
+	if err := s.View(func(tx *Tx) error { tx.Alerts(nil); return nil }); err == nil {
+		t.Error("View hid the undecodable value")
 	}
 }
 
@@ -182,7 +219,7 @@ func TestCommitFailureIsReturnedAndKeepsCommittedData(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "state: commit: ") {
 		t.Fatalf("Update error = %v, want a state: commit error", err)
 	}
-	if d := s.Depth("pager"); d != 1 {
+	if d := depth(t, s, "pager"); d != 1 {
 		t.Errorf("Depth = %d after a failed commit, want 1", d)
 	}
 	// The store stays usable and consistent.
@@ -195,7 +232,7 @@ func TestCommitFailureIsReturnedAndKeepsCommittedData(t *testing.T) {
 		t.Errorf("pending after failed commit and reopen = %v, want [kept]", got)
 	}
 	_ = s.View(func(tx *Tx) error {
-		if p, _, _ := tx.Position("file-1"); p.Offset != 5 {
+		if p, _ := tx.Position("file-1"); p.Offset != 5 {
 			t.Errorf("position = %d, want 5", p.Offset)
 		}
 		return nil
@@ -397,11 +434,7 @@ func TestAlertsByKey(t *testing.T) {
 	byKey := func(key string) []string {
 		var rules []string
 		_ = s.View(func(tx *Tx) error {
-			as, err := tx.AlertsByKey(key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, a := range as {
+			for _, a := range tx.AlertsByKey(key) {
 				if a.Key != key {
 					t.Errorf("AlertsByKey(%q) returned key %q", key, a.Key)
 				}
@@ -432,9 +465,8 @@ func TestAlertsByKey(t *testing.T) {
 		t.Errorf("AlertsByKey(ab) after prune = %v", got)
 	}
 	_ = s.View(func(tx *Tx) error {
-		firing, err := tx.Alerts(func(a Alert) bool { return a.Status == sdk.StatusFiring })
-		if err != nil || len(firing) != 3 {
-			t.Errorf("Alerts(firing) = %d alerts, %v; want 3", len(firing), err)
+		if firing := tx.Alerts(func(a Alert) bool { return a.Status == sdk.StatusFiring }); len(firing) != 3 {
+			t.Errorf("Alerts(firing) = %d alerts; want 3", len(firing))
 		}
 		return nil
 	})
@@ -463,9 +495,9 @@ func TestPrune(t *testing.T) {
 		return nil
 	})
 	_ = s.View(func(tx *Tx) error {
-		ps, err := tx.Positions()
-		if _, ok := ps["file-1"]; err != nil || len(ps) != 1 || !ok {
-			t.Errorf("positions after prune = %v, %v", ps, err)
+		ps := tx.Positions()
+		if _, ok := ps["file-1"]; len(ps) != 1 || !ok {
+			t.Errorf("positions after prune = %v", ps)
 		}
 		if tx.Seen("id-0") || !tx.Seen("id-1") {
 			t.Error("PruneSeen removed the wrong ids")
@@ -513,7 +545,7 @@ func TestComplete(t *testing.T) {
 	if p := pending[0]; p.Event.ID != "retryable" || p.Attempts != 1 || p.LastError != "503 Service Unavailable" || !p.Enqueued.Equal(t0) {
 		t.Errorf("retryable entry = %+v", p)
 	}
-	if d := s.Depth("pager"); d != 1 {
+	if d := depth(t, s, "pager"); d != 1 {
 		t.Errorf("Depth = %d, want 1", d)
 	}
 	dead, err := s.Dead("pager")
@@ -524,11 +556,11 @@ func TestComplete(t *testing.T) {
 		t.Errorf("dead entry = %+v", d)
 	}
 	_ = s.View(func(tx *Tx) error {
-		a, _, _ := tx.Alert("failed", "task-1")
+		a, _ := tx.Alert("failed", "task-1")
 		if a.Refs["pager"] != "signl4-event-1" {
 			t.Errorf("alert refs = %v, want pager: signl4-event-1", a.Refs)
 		}
-		if _, ok, _ := tx.Alert("other", "task-2"); ok {
+		if _, ok := tx.Alert("other", "task-2"); ok {
 			t.Error("Complete created an alert for a ref")
 		}
 		return nil
@@ -583,7 +615,7 @@ func TestDeadLetters(t *testing.T) {
 	if len(pending) != 2 || pending[0].Event.ID != "p1" || pending[1].Event.ID != "d2" || pending[1].Seq <= seqs[3] {
 		t.Errorf("outbox after RetryDead = %+v", pending)
 	}
-	if d := s.Depth("chat"); d != 2 {
+	if d := depth(t, s, "chat"); d != 2 {
 		t.Errorf("Depth = %d, want 2", d)
 	}
 
@@ -610,7 +642,7 @@ func TestDeadLetters(t *testing.T) {
 	if n, err := s.DropPending("chat", All); err != nil || n != 2 {
 		t.Errorf("DropPending(All) = %d, %v", n, err)
 	}
-	if d := s.Depth("chat"); d != 0 {
+	if d := depth(t, s, "chat"); d != 0 {
 		t.Errorf("Depth = %d after dropping everything", d)
 	}
 	if sinks, _ := s.Sinks(); len(sinks) != 0 {

@@ -15,10 +15,23 @@ import (
 
 // Tx is one transaction on the store, handed to the functions given to
 // Store.Update and Store.View. It is valid only while that function runs.
+//
+// Methods that write return an error. Methods that read do not: a stored value
+// that cannot be decoded (damage the file check at Open cannot see) reads as
+// absent, and the transaction then fails with an error naming it, so nothing is
+// committed on the strength of a value that was misread.
 type Tx struct {
 	tx    *bolt.Tx
 	s     *Store
 	depth map[string]int // outbox entries added (or removed) per sink by this tx
+	err   error          // first read that failed to decode
+}
+
+// fail records a read error; Update and View return it.
+func (t *Tx) fail(err error) {
+	if t.err == nil {
+		t.err = err
+	}
 }
 
 func (t *Tx) addDepth(sink string, n int) {
@@ -43,13 +56,14 @@ type Position struct {
 
 // Position returns the position saved under key (a file identity chosen by the
 // tailer) and whether there is one.
-func (t *Tx) Position(key string) (Position, bool, error) {
+func (t *Tx) Position(key string) (Position, bool) {
 	var p Position
 	ok, err := getJSON(t.tx.Bucket(bucketPositions), []byte(key), &p)
 	if err != nil {
-		return Position{}, false, fmt.Errorf("state: position %q: %w", key, err)
+		t.fail(fmt.Errorf("state: position %q: %w", key, err))
+		return Position{}, false
 	}
-	return p, ok, nil
+	return p, ok
 }
 
 // SetPosition saves p under key.
@@ -72,17 +86,18 @@ func (t *Tx) DeletePosition(key string) error {
 }
 
 // Positions returns every saved position by key.
-func (t *Tx) Positions() (map[string]Position, error) {
+func (t *Tx) Positions() map[string]Position {
 	out := map[string]Position{}
-	err := t.tx.Bucket(bucketPositions).ForEach(func(k, v []byte) error {
+	_ = t.tx.Bucket(bucketPositions).ForEach(func(k, v []byte) error {
 		var p Position
 		if err := json.Unmarshal(v, &p); err != nil {
-			return fmt.Errorf("state: position %q: %w", k, err)
+			t.fail(fmt.Errorf("state: position %q: %w", k, err))
+			return nil
 		}
 		out[string(k)] = p
 		return nil
 	})
-	return out, err
+	return out
 }
 
 // PrunePositions deletes the positions not updated since olderThan (files that
@@ -126,13 +141,14 @@ type Alert struct {
 }
 
 // Alert returns the alert of rule and key and whether there is one.
-func (t *Tx) Alert(rule, key string) (Alert, bool, error) {
+func (t *Tx) Alert(rule, key string) (Alert, bool) {
 	var a Alert
 	ok, err := getJSON(t.tx.Bucket(bucketAlerts), alertKey(rule, key), &a)
 	if err != nil {
-		return Alert{}, false, fmt.Errorf("state: alert %q/%q: %w", rule, key, err)
+		t.fail(fmt.Errorf("state: alert %q/%q: %w", rule, key, err))
+		return Alert{}, false
 	}
-	return a, ok, nil
+	return a, ok
 }
 
 // PutAlert saves a, replacing the alert with the same Rule and Key.
@@ -162,42 +178,36 @@ func (t *Tx) DeleteAlert(rule, key string) error {
 
 // Alerts returns the alerts for which keep returns true (all of them when keep
 // is nil), ordered by rule and then key. It reads every alert.
-func (t *Tx) Alerts(keep func(Alert) bool) ([]Alert, error) {
+func (t *Tx) Alerts(keep func(Alert) bool) []Alert {
 	var out []Alert
-	err := t.tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
+	_ = t.tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
 		var a Alert
 		if err := json.Unmarshal(v, &a); err != nil {
-			return fmt.Errorf("state: alert %x: %w", k, err)
+			t.fail(fmt.Errorf("state: alert %x: %w", k, err))
+			return nil
 		}
 		if keep == nil || keep(a) {
 			out = append(out, a)
 		}
 		return nil
 	})
-	return out, err
+	return out
 }
 
 // AlertsByKey returns the alerts with correlation key, of any rule, ordered by
 // rule. Callbacks (a SIGNL4 acknowledgement) carry only the key. It reads a
 // secondary index of key then rule, so its cost is the number of matches, not
 // the number of alerts.
-func (t *Tx) AlertsByKey(key string) ([]Alert, error) {
+func (t *Tx) AlertsByKey(key string) []Alert {
 	var out []Alert
 	prefix := indexKey(key, "")
-	alerts := t.tx.Bucket(bucketAlerts)
 	c := t.tx.Bucket(bucketAlertKeys).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		rule := string(k[len(prefix):])
-		var a Alert
-		ok, err := getJSON(alerts, alertKey(rule, key), &a)
-		if err != nil {
-			return nil, fmt.Errorf("state: alert %q/%q: %w", rule, key, err)
-		}
-		if ok {
+		if a, ok := t.Alert(string(k[len(prefix):]), key); ok {
 			out = append(out, a)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // PruneResolved deletes the alerts resolved before olderThan and returns how
