@@ -119,6 +119,7 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	s.logger.Info("state opened", "path", path, "pending", s.depth)
 	return s, nil
 }
 

@@ -2,10 +2,13 @@ package state
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -177,7 +180,7 @@ func (t *Tx) DeleteAlert(rule, key string) error {
 }
 
 // Alerts returns the alerts for which keep returns true (all of them when keep
-// is nil), ordered by rule and then key. It reads every alert.
+// is nil), sorted by rule and then key. It reads every alert.
 func (t *Tx) Alerts(keep func(Alert) bool) []Alert {
 	var out []Alert
 	_ = t.tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
@@ -190,6 +193,10 @@ func (t *Tx) Alerts(keep func(Alert) bool) []Alert {
 			out = append(out, a)
 		}
 		return nil
+	})
+	// Stored keys order by the rule's length first; sort by what users read.
+	slices.SortFunc(out, func(a, b Alert) int {
+		return cmp.Or(strings.Compare(a.Rule, b.Rule), strings.Compare(a.Key, b.Key))
 	})
 	return out
 }
