@@ -523,3 +523,26 @@ func utf16Len(s string) int {
 
 // jsTrim is String.prototype.trim, near enough.
 func jsTrim(s string) string { return strings.TrimSpace(s) }
+
+// Clock is a manual clock for Options.Now: time moves only when a test says.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a Clock reading t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock forward by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}

@@ -15,33 +15,15 @@ import (
 	"github.com/heraldhq/herald/sinks/sinktest/fakerocketchat"
 )
 
-// clock is a manual clock for the limiter.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 const (
 	hookPath = "/hooks/hook1/s3cr3t-token"
 	botID    = "botUserId0000001"
 	botToken = "bot-pat-token"
 )
 
-func newFake(t *testing.T, mod func(*fakerocketchat.Options)) (*fakerocketchat.Server, *httptest.Server, *clock) {
+func newFake(t *testing.T, mod func(*fakerocketchat.Options)) (*fakerocketchat.Server, *httptest.Server, *fakerocketchat.Clock) {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 9, 20, 10, 0, 0, 0, time.UTC)}
+	clk := fakerocketchat.NewClock(time.Date(2026, 9, 20, 10, 0, 0, 0, time.UTC))
 	opts := fakerocketchat.Options{
 		Rooms: []fakerocketchat.Room{{ID: "GENERAL", Name: "general"}, {ID: "ALERTS", Name: "alerts"}, {ID: "SECRET", Name: "ops", Private: true}},
 		Users: []fakerocketchat.User{
