@@ -82,6 +82,24 @@ func guid(r *rand.Rand) string {
 // extraRules returns n rules in the style an administrator adds: a logger
 // and a message phrase, neither of which occurs in the mix.
 func extraRules(n int) string {
+	var b strings.Builder
+	for i := range n {
+		logger, phrase := extraMatch(i)
+		fmt.Fprintf(&b, `
+[[rule]]
+id = "extra-%d"
+parsers = ["qlik"]
+when = 'Logger == "%s" && Message contains "%s"'
+key = 'TaskId'
+title = '"Extra %d: " + Message'
+message = 'Message'
+`, i, logger, phrase, i)
+	}
+	return b.String()
+}
+
+// extraMatch returns the logger and message phrase extra rule i looks for.
+func extraMatch(i int) (logger, phrase string) {
 	loggers := []string{
 		"System.Scheduler.Scheduler.Slave.Tasks.ReloadTask",
 		"System.Scheduler.Scheduler.EngineWrapper.ReloadProvider",
@@ -90,17 +108,5 @@ func extraRules(n int) string {
 		"System.Scheduler.Repository.RepositoryProxy",
 	}
 	phrases := []string{"Connection lost", "Could not reserve an executor", "Failed to start session", "Timeout waiting for", "Access denied", "Certificate expired", "Disk full", "Out of memory"}
-	var b strings.Builder
-	for i := range n {
-		fmt.Fprintf(&b, `
-[[rule]]
-id = "extra-%d"
-parsers = ["qlik"]
-when = 'Logger == "%s" && Message contains "%s (E%03d)"'
-key = 'TaskId'
-title = 'Extra %d: ' + Message
-message = Message
-`, i, loggers[i%len(loggers)], phrases[i%len(phrases)], i, i)
-	}
-	return strings.ReplaceAll(b.String(), "message = Message", "message = 'Message'")
+	return loggers[i%len(loggers)], fmt.Sprintf("%s (E%03d)", phrases[i%len(phrases)], i)
 }
