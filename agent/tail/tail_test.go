@@ -88,9 +88,9 @@ func TestLongLines(t *testing.T) {
 	const maxLine = 1 << 20
 	long := func(n int, c byte) string { return strings.Repeat(string(c), n) }
 	lines := []string{
-		long(70<<10, 'a'),       // beyond bufio.Scanner's default
-		long(maxLine, 'b'),      // exactly the cap
-		long(maxLine+10, 'c'),   // cut
+		long(70<<10, 'a'),        // beyond bufio.Scanner's default
+		long(maxLine, 'b'),       // exactly the cap
+		long(maxLine+10, 'c'),    // cut
 		"é" + long(maxLine, 'd'), // cut, and not inside the "é"
 		"short",
 	}
@@ -634,4 +634,45 @@ func TestConfigErrors(t *testing.T) {
 			t.Errorf("Start(%+v) = %v, want error containing %q", tc.cfg, err, tc.want)
 		}
 	}
+}
+
+// TestRenameSeenBeforeAnyScan renames a file and puts a new one at its path
+// before the tailer rescans (there is no rescan at all): the lines written
+// just before the rename are in the renamed file, not at the path, and must
+// still be read — through the follower's own handle.
+func TestRenameSeenBeforeAnyScan(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.txt")
+	writeFile(t, path, "")
+	h := newHarness(t, dir, Config{Paths: []string{"*.txt"}, PollInterval: time.Hour})
+	key := h.expect(Event{Kind: Opened}).Key
+	h.freeze()
+	appendFile(t, path, "one\ntwo\n")
+	if err := os.Rename(path, filepath.Join(dir, "app.log")); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, "other file, never to be reported as the old one\n")
+	h.thaw()
+	h.expect(lineEv(key, "one", 4, true))
+	h.expect(lineEv(key, "two", 8, false))
+	appendFile(t, filepath.Join(dir, "app.log"), "three\n")
+	h.expect(lineEv(key, "three", 14, false))
+}
+
+// TestRenamedWithinGlobKeepsFollowing renames a file to a name the globs
+// still match: it is the same file, followed on without Closed or repeats.
+func TestRenamedWithinGlobKeepsFollowing(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.txt")
+	writeFile(t, path, "one\n")
+	h := newHarness(t, dir, Config{Paths: []string{"app*"}, StartAt: StartAtBeginning})
+	key := h.expect(Event{Kind: Opened}).Key
+	h.expect(lineEv(key, "one", 4, true))
+	renamed := filepath.Join(dir, "app_2026Z.log")
+	if err := os.Rename(path, renamed); err != nil {
+		t.Fatal(err)
+	}
+	h.waitScans(goneAfter + 1)
+	appendFile(t, renamed, "two\n")
+	h.expect(lineEv(key, "two", 8, false))
 }
