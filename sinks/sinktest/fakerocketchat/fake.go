@@ -286,7 +286,6 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("/api/v1/chat.getMessage", s.rest(http.MethodGet, s.getMessage))
 	s.mux.HandleFunc("/api/v1/channels.info", s.rest(http.MethodGet, s.channelsInfo))
 	s.mux.HandleFunc("/api/v1/rooms.info", s.rest(http.MethodGet, s.roomsInfo))
-	s.mux.HandleFunc("/_fake/messages", s.dump)
 	return s
 }
 
@@ -417,19 +416,6 @@ func (r *recorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// dump serves every message as JSON, for demos: GET /_fake/messages[?rid=].
-func (s *Server) dump(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	out := []Message{}
-	for _, id := range s.order {
-		if m := s.messages[id]; r.URL.Query().Get("rid") == "" || m.RID == r.URL.Query().Get("rid") {
-			out = append(out, m.clone())
-		}
-	}
-	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
-}
-
 // writeJSON answers like Rocket.Chat's router: JSON, no caching.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
@@ -480,7 +466,7 @@ func (s *Server) newID() string {
 // insert stores m, stamping it, and counts a reply in its thread; s.mu is
 // held.
 func (s *Server) insert(m *Message) {
-	now := s.now()
+	now := s.stamp()
 	m.TS, m.UpdatedAt = now, now
 	s.messages[m.ID] = m
 	s.order = append(s.order, m.ID)
@@ -492,6 +478,9 @@ func (s *Server) insert(m *Message) {
 		}
 	}
 }
+
+// stamp is the current time as MongoDB keeps it: UTC, milliseconds.
+func (s *Server) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
 
 // roomByNameOrID finds a room as getRoomByNameOrIdWithOptionToJoin does;
 // s.mu is held.

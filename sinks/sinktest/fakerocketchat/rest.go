@@ -223,7 +223,7 @@ func (s *Server) update(c *call) {
 		return
 	}
 	if text != m.Msg {
-		now := s.now()
+		now := s.stamp()
 		by := UserRef{ID: c.user.ID, Username: c.user.Username}
 		m.Edits = append(m.Edits, Edit{At: now, By: by, Old: m.Msg, New: text})
 		m.Msg, m.EditedAt, m.EditedBy, m.UpdatedAt = text, &now, &by, now
