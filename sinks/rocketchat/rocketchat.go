@@ -315,10 +315,14 @@ func (s *Sink) sendREST(ctx context.Context, ev sdk.Event) (sdk.Result, bool) {
 		posted = r.message()
 	case resp.StatusCode == http.StatusBadRequest:
 		// The server refuses an _id it already has, with an error that
-		// differs between versions (a Mongo duplicate-key error, or worse).
-		// Whether the message is there is the question that matters: a
-		// retry of an event whose first attempt got through must count as
-		// delivered.
+		// differs between versions (a Mongo duplicate-key error, or worse)
+		// but is never a coded Meteor error. Whether the message is there is
+		// the question that matters: a retry of an event whose first attempt
+		// got through must count as delivered. A coded error (too long,
+		// invalid room, invalid params) is the event's own fault.
+		if ar, ok := decodeResponse(resp.Body); ok && ar.ErrorType != "" {
+			return s.refused(what, resp), false
+		}
 		found, r, ok := s.existing(ctx, id)
 		switch {
 		case !ok:

@@ -490,6 +490,7 @@ func TestRESTOutcomes(t *testing.T) {
 		want   sdk.Outcome
 		reason string
 		halts  bool // the second event of the batch is not sent
+		lookup bool // a 400 without a Meteor error code is checked with chat.getMessage
 	}{
 		{name: "bad token", cfg: map[string]any{"token": "wrong-token-5678"}, want: sdk.Rejected,
 			reason: "HTTP 401 Unauthorized: You must be logged in to do this. (check user_id and token)", halts: true},
@@ -497,11 +498,11 @@ func TestRESTOutcomes(t *testing.T) {
 		{name: "too long for the server", mod: func(o *fakerocketchat.Options) { o.MaxMessageSize = 20 }, want: sdk.Rejected,
 			reason: "chat.sendMessage: HTTP 400 Bad Request: Message size exceeds Message_MaxAllowedSize [error-message-size-exceeded]"},
 		{name: "no impersonation", mod: func(o *fakerocketchat.Options) { o.Users[1].Impersonate = false }, cfg: map[string]any{"alias": "Herald"},
-			want: sdk.Rejected, reason: "Not enough permission"},
+			want: sdk.Rejected, reason: "Not enough permission", lookup: true},
 		{name: "unknown room", cfg: map[string]any{"room_id": "NOPE"}, want: sdk.Rejected, reason: "Invalid room [error-invalid-room]"},
 		{name: "server error", fault: &[3]any{500, `{"success":false,"error":"boom"}`}, want: sdk.Retryable, reason: "HTTP 500", halts: true},
 		{name: "bad gateway", fault: &[3]any{502, `<html>bad gateway</html>`}, want: sdk.Retryable, reason: "HTTP 502", halts: true},
-		{name: "echoed token", fault: &[3]any{400, `{"success":false,"error":"X-Auth-Token ` + botToken + ` refused"}`}, want: sdk.Rejected, reason: "X-Auth-Token … refused"},
+		{name: "echoed token", fault: &[3]any{400, `{"success":false,"error":"X-Auth-Token ` + botToken + ` refused"}`}, want: sdk.Rejected, reason: "X-Auth-Token … refused", lookup: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -514,11 +515,17 @@ func TestRESTOutcomes(t *testing.T) {
 			if res[0].Outcome != tt.want || !strings.Contains(res[0].Reason, tt.reason) {
 				t.Fatalf("got %v %q, want %v containing %q", res[0].Outcome, res[0].Reason, tt.want, tt.reason)
 			}
-			sends := 0
+			sends, lookups := 0, 0
 			for _, r := range e.fake.Requests() {
-				if r.Path == "/api/v1/chat.sendMessage" {
+				switch r.Path {
+				case "/api/v1/chat.sendMessage":
 					sends++
+				case "/api/v1/chat.getMessage":
+					lookups++
 				}
+			}
+			if tt.lookup != (lookups > 0) {
+				t.Errorf("%d chat.getMessage lookups, want them: %v", lookups, tt.lookup)
 			}
 			if tt.halts && (sends != 1 || res[1].Outcome != tt.want) {
 				t.Errorf("second event: %+v after %d sends; want the same outcome, unsent", res[1], sends)
