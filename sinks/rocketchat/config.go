@@ -192,7 +192,7 @@ func (s *settings) rest(c config) []error {
 	u, err := url.Parse(strings.TrimSpace(c.Server))
 	switch {
 	case err != nil:
-		errs = append(errs, fmt.Errorf("config key \"server\": %v", err))
+		errs = append(errs, errors.New("config key \"server\": not a valid URL"))
 	case u.Scheme != "http" && u.Scheme != "https":
 		errs = append(errs, errors.New("config key \"server\": must start with https:// (or http://)"))
 	case u.Host == "":
