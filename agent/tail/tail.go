@@ -284,7 +284,8 @@ func (t *Tailer) Events() <-chan Event { return t.events }
 
 // Stop stops following, closes every file and returns when Events is closed.
 // Events not yet received are discarded. It is safe to call more than once
-// and concurrently.
+// and concurrently; the error is always nil today (closing a read-only file
+// reports nothing worth acting on).
 func (t *Tailer) Stop() error {
 	t.cancel()
 	<-t.done

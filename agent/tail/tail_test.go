@@ -253,8 +253,9 @@ func compareEvents(t *testing.T, what string, got, want []Event) {
 // TestRolloverUnderLoad rotates a file repeatedly while a writer appends as
 // fast as it can, some lines in two writes, without waiting for the tailer to
 // read them: every line of every file must arrive exactly once, in order.
-// The writer only waits for each file to be found before it rotates it (a
-// file that lives at its path for less than a poll interval is never seen).
+// The writer only waits for the first half of each file to be read before it
+// writes the second half and rotates it (a file that lives at its path for
+// less than a poll interval is never seen).
 func TestRolloverUnderLoad(t *testing.T) {
 	const files, perFile = 6, 300
 	dir := t.TempDir()
@@ -266,7 +267,8 @@ func TestRolloverUnderLoad(t *testing.T) {
 	writeFile(t, path, "")
 	h := newHarness(t, dir, Config{Paths: []string{"*.txt"}})
 
-	opened := make(chan struct{}, files)
+	halfRead := make(chan struct{}, files)
+	halfLine := fmt.Sprintf(" line %d", perFile/2-1)
 	writerDone := make(chan error, 1)
 	go func() {
 		writerDone <- func() error {
@@ -276,6 +278,16 @@ func TestRolloverUnderLoad(t *testing.T) {
 					return err
 				}
 				for i := range perFile {
+					if i == perFile/2 && n < files-1 {
+						// Rotate only once the tailer has read the first half;
+						// the second half is written just before the rename,
+						// racing with the follower's next check.
+						select {
+						case <-halfRead:
+						case <-time.After(wait):
+							return fmt.Errorf("file %d was not read", n)
+						}
+					}
 					line := fmt.Sprintf("file %d line %d\r\n", n, i)
 					if i%7 == 0 { // a line in two writes
 						if _, err := f.WriteString(line[:5]); err != nil {
@@ -291,11 +303,6 @@ func TestRolloverUnderLoad(t *testing.T) {
 					return err
 				}
 				if n < files-1 {
-					select {
-					case <-opened:
-					case <-time.After(wait):
-						return fmt.Errorf("file %d was not opened", n)
-					}
 					if err := os.Rename(path, filepath.Join(arch, fmt.Sprintf("app_%d.log", n))); err != nil {
 						return err
 					}
@@ -313,8 +320,8 @@ func TestRolloverUnderLoad(t *testing.T) {
 			if _, ok := byKey[ev.Key]; !ok {
 				order = append(order, ev.Key)
 			}
-			if ev.Kind == Opened {
-				opened <- struct{}{}
+			if ev.Kind == Line && strings.HasSuffix(ev.Line.Text, halfLine) {
+				halfRead <- struct{}{}
 			}
 			byKey[ev.Key] = append(byKey[ev.Key], ev)
 		}
