@@ -67,7 +67,7 @@ func (e *Evaluator) Eval(rec *parsers.Record) ([]Match, error) {
 			errs = append(errs, e.fail(c, ir, "when", err))
 			continue
 		}
-		if b, _ := v.(bool); !b {
+		if b, _ := v.(bool); !b { // AsBool makes expr cast: nil is false, other types an error
 			continue
 		}
 		m := Match{Rule: c.rule}

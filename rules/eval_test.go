@@ -238,6 +238,19 @@ message = '$env["log.level"]'
 	}
 }
 
+func TestEvalWhenOfTypeAny(t *testing.T) {
+	// $env[...] has no static type, so a non-boolean `when` shows only at run time.
+	inputs := map[string]InputInfo{"app": {Fields: []string{"msg"}, Verbatim: true, Parser: "line"}}
+	set, err := loadText(t, "[[rule]]\nid = \"r\"\nwhen = '$env[msg]'\nkey = 'msg'\ntitle = 'msg'\nmessage = 'msg'\n", inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := set.NewEvaluator().Eval(record("app", "msg", "msg"))
+	if len(ms) != 0 || err == nil || !strings.Contains(err.Error(), `rule "r": when (input "app"): invalid operation: bool(string)`) {
+		t.Errorf("Eval = %v, %v", ms, err)
+	}
+}
+
 func TestEvaluatorsRunConcurrently(t *testing.T) {
 	set, err := Load(nil, "", []string{"qliksense"}, map[string]InputInfo{"scheduler": qlikInfo(t)})
 	if err != nil {

@@ -214,7 +214,7 @@ func decodeSource(src source) ([]*Rule, []error) {
 			continue
 		}
 		if len(k) == 2 && k[0] == "rule" && idx >= 0 && !ruleKeys[k[1]] {
-			errs = append(errs, &Error{File: src.name, Line: pos.key(idx, k[1]), Rule: idOf(spec.Rules, idx),
+			errs = append(errs, &Error{File: src.name, Line: cmp.Or(pos.key(idx, k[1]), pos.rule(idx)), Rule: idOf(spec.Rules, idx),
 				Err: fmt.Errorf("unknown key %q%s", k[1], suggest(k[1], keysOf(ruleKeys)))})
 			skip = k
 			continue
@@ -222,7 +222,7 @@ func decodeSource(src source) ([]*Rule, []error) {
 		if undecoded[k.String()] {
 			e := &Error{File: src.name, Err: fmt.Errorf("unknown key %q", k.String())}
 			if k[0] == "rule" && idx >= 0 && len(k) > 1 {
-				e.Line, e.Rule = pos.key(idx, k[1]), idOf(spec.Rules, idx)
+				e.Line, e.Rule = cmp.Or(pos.key(idx, k[1]), pos.rule(idx)), idOf(spec.Rules, idx)
 			}
 			errs = append(errs, e)
 			skip = k
@@ -468,8 +468,7 @@ func (p *positions) rule(i int) int {
 	return 0
 }
 
-// key returns the 1-based line of key in the i-th rule, falling back to the
-// rule's header line.
+// key returns the 1-based line of key in the i-th rule, 0 if not found.
 func (p *positions) key(i int, key string) int {
 	if i >= len(p.headers) {
 		return 0
@@ -478,13 +477,32 @@ func (p *positions) key(i int, key string) int {
 	if i+1 < len(p.headers) {
 		end = p.headers[i+1]
 	}
-	re := regexp.MustCompile(`^\s*(?:` + regexp.QuoteMeta(key) + `|"` + regexp.QuoteMeta(key) + `"|'` + regexp.QuoteMeta(key) + `')\s*[=.]|^\s*\[\s*rule\.` + regexp.QuoteMeta(key) + `\s*\]`)
 	for l := p.headers[i] + 1; l < end; l++ {
-		if re.MatchString(p.lines[l]) {
+		if definesKey(p.lines[l], key) {
 			return l + 1
 		}
 	}
-	return p.headers[i] + 1
+	return 0
+}
+
+// definesKey reports whether a line sets key (`key =`, `"key" =`,
+// `key.sub =`) or opens its table (`[rule.key]`).
+func definesKey(line, key string) bool {
+	s := strings.TrimLeft(line, " \t")
+	if t, ok := strings.CutPrefix(s, "["); ok {
+		t = strings.TrimLeft(t, " \t")
+		t, ok = strings.CutPrefix(t, "rule.")
+		return ok && strings.HasPrefix(t, key) && strings.HasPrefix(strings.TrimLeft(t[len(key):], " \t"), "]")
+	}
+	for _, q := range []string{"", `"`, "'"} {
+		if rest, ok := strings.CutPrefix(s, q+key+q); ok {
+			rest = strings.TrimLeft(rest, " \t")
+			if strings.HasPrefix(rest, "=") || strings.HasPrefix(rest, ".") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // suggest returns ` (did you mean "x"?)` for the candidate closest to name,
