@@ -244,6 +244,10 @@ func (s *suite) sink(t *testing.T, baseURL string, timeout time.Duration) sdk.Si
 	return sk
 }
 
+// sendDeadline is how long Send may take before the suite gives up on it:
+// far beyond any timeout the suite configures, so only a hang trips it.
+var sendDeadline = 30 * time.Second
+
 // send calls Send with a watchdog: a sink that hangs fails instead of
 // stalling the test run.
 func (s *suite) send(t *testing.T, ctx context.Context, sk sdk.Sink, evs []sdk.Event) []sdk.Result {
@@ -262,8 +266,8 @@ func (s *suite) send(t *testing.T, ctx context.Context, sk sdk.Sink, evs []sdk.E
 			}
 		}
 		return res
-	case <-time.After(30 * time.Second):
-		t.Fatal("Send did not return within 30s")
+	case <-time.After(sendDeadline):
+		t.Fatalf("Send did not return within %s", sendDeadline)
 		return nil
 	}
 }

@@ -139,11 +139,8 @@ func (c *Client) Do(req *http.Request) (*Response, error) {
 		return nil, c.transportError(req, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil && len(body) == 0 {
-		// The answer's status is known; an unreadable body only costs detail.
-		body = nil
-	}
+	// The status is what counts; a body cut short only costs detail.
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 	return &Response{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header, Body: body}, nil
 }
