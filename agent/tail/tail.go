@@ -472,9 +472,7 @@ func (t *Tailer) startOffset(h *os.File, m match, size int64, initial bool) (int
 			if ok {
 				return pos.Offset, "saved position", nil
 			}
-			t.log.Info("saved position does not fit the file, reading it from the beginning",
-				"path", m.path, "key", m.key, "offset", pos.Offset, "reason", why)
-			return 0, "saved position does not fit: " + why, nil
+			return 0, fmt.Sprintf("saved position %d does not fit (%s), reading from the beginning", pos.Offset, why), nil
 		}
 		if p.HasPath(m.path) {
 			return 0, "another file was at this path before: replaced while not running", nil
