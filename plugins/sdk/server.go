@@ -1,0 +1,149 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	sinkv1 "github.com/heraldhq/herald/plugins/proto/sink/v1"
+)
+
+// grpcPlugin serves a Sink over go-plugin's gRPC transport. It is the plugin
+// half only; the agent's half lives in plugins/host.
+type grpcPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	impl   Sink
+	logger *slog.Logger
+}
+
+func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	sinkv1.RegisterSinkServer(s, &server{impl: p.impl, logger: p.logger})
+	return nil
+}
+
+func (p *grpcPlugin) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errors.New("sdk: a sink plugin has no client side; the agent uses plugins/host")
+}
+
+// server adapts a Sink to the generated gRPC service. It serialises calls
+// because the Sink contract promises Send is never concurrent with itself,
+// whatever the host does.
+type server struct {
+	sinkv1.UnimplementedSinkServer
+	impl   Sink
+	logger *slog.Logger
+	mu     sync.Mutex
+}
+
+// Configure reports a rejected config, and a panic while configuring, as data
+// so the agent can show it as a config error.
+func (s *server) Configure(ctx context.Context, req *sinkv1.ConfigureRequest) (resp *sinkv1.ConfigureResponse, _ error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer func() {
+		if v := recover(); v != nil {
+			s.logger.Error("sink panicked in Configure", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			resp = &sinkv1.ConfigureResponse{Error: fmt.Sprintf("sink panicked while configuring: %v", v)}
+		}
+	}()
+	err := s.impl.Configure(ctx, Config{Name: req.GetName(), Raw: req.GetConfigJson(), Logger: s.logger})
+	if err != nil {
+		return &sinkv1.ConfigureResponse{Error: err.Error()}, nil
+	}
+	return &sinkv1.ConfigureResponse{}, nil
+}
+
+// Send answers with one result per event. A sink that panics or breaks the
+// one-result-per-event rule fails the whole call, which the agent treats like
+// a crash: it retries the batch later.
+func (s *server) Send(ctx context.Context, req *sinkv1.SendRequest) (resp *sinkv1.SendResponse, err error) {
+	events := make([]Event, len(req.GetEvents()))
+	for i, e := range req.GetEvents() {
+		events[i] = eventFromProto(e)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer func() {
+		if v := recover(); v != nil {
+			s.logger.Error("sink panicked in Send", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			resp, err = nil, status.Errorf(codes.Internal, "sink panicked: %v", v)
+		}
+	}()
+	results := s.impl.Send(ctx, events)
+	if len(results) != len(events) {
+		return nil, status.Errorf(codes.Internal, "sink returned %d results for %d events", len(results), len(events))
+	}
+	resp = &sinkv1.SendResponse{Results: make([]*sinkv1.Result, len(results))}
+	for i, r := range results {
+		pr, err := resultToProto(r)
+		if err != nil {
+			return nil, status.Errorf(codes.Internal, "result %d (event %s): %v", i, events[i].ID, err)
+		}
+		resp.Results[i] = pr
+	}
+	return resp, nil
+}
+
+func eventFromProto(e *sinkv1.Event) Event {
+	ev := Event{
+		ID:       e.GetId(),
+		Rule:     e.GetRule(),
+		Status:   Status(e.GetStatus()),
+		Key:      e.GetKey(),
+		Severity: e.GetSeverity(),
+		Title:    e.GetTitle(),
+		Message:  e.GetMessage(),
+		Time:     timeFromUnixNano(e.GetTimeUnixNano()),
+		Host:     e.GetHost(),
+		Ref:      e.GetRef(),
+	}
+	if len(e.GetFields()) > 0 {
+		ev.Fields = e.GetFields()
+	}
+	return ev
+}
+
+func resultToProto(r Result) (*sinkv1.Result, error) {
+	var o sinkv1.Outcome
+	switch r.Outcome {
+	case Accepted:
+		o = sinkv1.Outcome_OUTCOME_ACCEPTED
+	case Retryable:
+		o = sinkv1.Outcome_OUTCOME_RETRYABLE
+	case Rejected:
+		o = sinkv1.Outcome_OUTCOME_REJECTED
+	default:
+		return nil, fmt.Errorf("no valid outcome (%d); build results with sdk.Accept, sdk.Retry or sdk.Reject", r.Outcome)
+	}
+	return &sinkv1.Result{
+		Outcome:         o,
+		Ref:             r.Ref,
+		RetryAtUnixNano: unixNano(r.RetryAt),
+		Reason:          r.Reason,
+	}, nil
+}
+
+// unixNano maps the zero time to 0 (time.Time{}.UnixNano() is not 0).
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func timeFromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
