@@ -57,7 +57,23 @@ func (p positions) Get(key string) (tail.Position, bool) {
 		pos, ok = tx.Position(key)
 		return nil
 	})
-	return tail.Position{Offset: pos.Offset, Fingerprint: pos.Fingerprint}, ok
+	return tail.Position{Offset: pos.Offset, Fingerprint: pos.Fingerprint, Path: pos.Path}, ok
+}
+
+// HasPath reports whether some file was followed at path before, so a file
+// replaced while the agent was stopped is read from its beginning.
+func (p positions) HasPath(path string) bool {
+	found := false
+	_ = p.store.View(func(tx *state.Tx) error {
+		for _, pos := range tx.Positions() {
+			if pos.Path == path {
+				found = true
+				break
+			}
+		}
+		return nil
+	})
+	return found
 }
 
 func (p *pipeline) run(ctx context.Context) error {
@@ -150,7 +166,7 @@ func (p *pipeline) handle(ev tail.Event) {
 			}
 		}
 		p.files[ev.Key] = f
-	case tail.LineRead:
+	case tail.Line:
 		f := p.files[ev.Key]
 		if f == nil {
 			return

@@ -112,6 +112,9 @@ func (f *follower) run(header string) {
 	switch {
 	case errors.Is(err, errStopped):
 		f.t.release(f)
+	case err == nil && f.t.cfg.Once:
+		log.Debug("read to the end", "offset", f.off)
+		f.finish(nil)
 	case err == nil:
 		log.Info("file rotated away or deleted; drained", "offset", f.off)
 		f.finish(nil)
@@ -135,7 +138,7 @@ func (f *follower) loop(header string) error {
 	defer tick.Stop()
 	for {
 		done, err := f.check()
-		if done || err != nil {
+		if done || err != nil || f.t.cfg.Once {
 			return err
 		}
 		select {

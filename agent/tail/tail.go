@@ -108,6 +108,10 @@ type Config struct {
 	MaxLineBytes int
 	// Positions are the saved positions; may be nil.
 	Positions Positions
+	// Once reads the files present at start to their current end, then closes
+	// each (Closed with a nil Err) instead of following it; no new files are
+	// looked for. Events is closed when all are read.
+	Once bool
 	// Logger receives what the tailer has to say; nil discards it.
 	Logger *slog.Logger
 
@@ -235,8 +239,10 @@ func Start(ctx context.Context, cfg Config) (*Tailer, error) {
 		pathErrs:  map[string]string{},
 	}
 	t.scan(true)
-	t.wg.Add(1)
-	go t.discover()
+	if !cfg.Once {
+		t.wg.Add(1)
+		go t.discover()
+	}
 	go func() {
 		t.wg.Wait()
 		close(t.events)
