@@ -13,18 +13,20 @@ import (
 // plugins/. Their mirror images live in plugins/sdk.
 
 func eventToProto(e *sdk.Event) *sinkv1.Event {
+	_, offset := e.Time.Zone()
 	return &sinkv1.Event{
-		Id:           e.ID,
-		Rule:         e.Rule,
-		Status:       string(e.Status),
-		Key:          e.Key,
-		Severity:     e.Severity,
-		Title:        e.Title,
-		Message:      e.Message,
-		Fields:       e.Fields,
-		TimeUnixNano: unixNano(e.Time),
-		Host:         e.Host,
-		Ref:          e.Ref,
+		Id:                e.ID,
+		Rule:              e.Rule,
+		Status:            string(e.Status),
+		Key:               e.Key,
+		Severity:          e.Severity,
+		Title:             e.Title,
+		Message:           e.Message,
+		Fields:            e.Fields,
+		TimeUnixNano:      unixNano(e.Time),
+		TimeOffsetSeconds: int32(offset),
+		Host:              e.Host,
+		Ref:               e.Ref,
 	}
 }
 

@@ -71,6 +71,7 @@ type Plugin struct {
 	runner *procRunner
 	sink   sinkv1.SinkClient
 	logger *slog.Logger
+	stdout *wholeLines
 }
 
 // Start launches the plugin process described by spec and completes the
@@ -95,9 +96,9 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	stdout := spec.Stdout
-	if stdout == nil {
-		stdout = io.Discard
+	stdout := &wholeLines{w: spec.Stdout}
+	if spec.Stdout == nil {
+		stdout.w = io.Discard
 	}
 	timeout := DefaultStartTimeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
@@ -160,7 +161,7 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 		client.Kill()
 		return nil, fmt.Errorf("sink %q: plugin %s: %w", spec.Name, path, err)
 	}
-	p := &Plugin{name: spec.Name, client: client, runner: r, sink: raw.(sinkv1.SinkClient), logger: logger}
+	p := &Plugin{name: spec.Name, client: client, runner: r, sink: raw.(sinkv1.SinkClient), logger: logger, stdout: stdout}
 	logger.Debug("plugin started", "path", path, "pid", p.Pid())
 	return p, nil
 }
@@ -265,6 +266,7 @@ func (p *Plugin) Pid() int {
 // logged. Close may be called more than once, also after the plugin died.
 func (p *Plugin) Close() {
 	p.client.Kill()
+	p.stdout.flush()
 }
 
 // grpcPlugin is the agent's half of the go-plugin plugin: it makes a

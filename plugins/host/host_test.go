@@ -98,7 +98,7 @@ func TestSendCarriesEveryEventField(t *testing.T) {
 			ID: "01J9", Rule: "qlik.reload.failed", Status: sdk.StatusFiring, Key: "echo",
 			Severity: "critical", Title: "Reload failed: Sales", Message: "line 1\nline 2 ✓",
 			Fields: map[string]string{"TaskName": "Reload Sales", "AppId": "a1"},
-			Time:   t0, Host: "qs-node-1", Ref: "s4-123",
+			Time:   t0.In(time.FixedZone("CET", 3600)), Host: "qs-node-1", Ref: "s4-123",
 		},
 		{ID: "02", Status: sdk.StatusResolved, Key: "echo"}, // empty fields and zero time
 	}
@@ -111,7 +111,9 @@ func TestSendCarriesEveryEventField(t *testing.T) {
 		if err := json.Unmarshal([]byte(got[i].Ref), &seen); err != nil {
 			t.Fatalf("event %d: sink echoed %q: %v", i, got[i].Ref, err)
 		}
-		if !seen.Time.Equal(want.Time) {
+		_, seenOffset := seen.Time.Zone()
+		_, wantOffset := want.Time.Zone()
+		if !seen.Time.Equal(want.Time) || seenOffset != wantOffset {
 			t.Errorf("event %d: sink saw time %v, want %v", i, seen.Time, want.Time)
 		}
 		seen.Time, want.Time = time.Time{}, time.Time{}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -127,4 +128,43 @@ func (w *lineLogger) Write(p []byte) (int, error) {
 		w.partial = w.partial[:0]
 	}
 	return len(p), nil
+}
+
+// wholeLines passes on only complete lines, as one Write per batch of lines.
+// go-plugin forwards a plugin's standard output in chunks of up to 1 KiB that
+// ignore line ends; several plugins writing to the agent's standard output
+// would otherwise interleave in mid-line.
+type wholeLines struct {
+	mu      sync.Mutex
+	w       io.Writer
+	partial []byte
+}
+
+func (l *wholeLines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.partial = append(l.partial, p...)
+	i := bytes.LastIndexByte(l.partial, '\n')
+	if i < 0 && len(l.partial) <= maxLoggedLine {
+		return len(p), nil
+	}
+	n := i + 1
+	if i < 0 {
+		n = len(l.partial) // an endless line goes out in pieces
+	}
+	_, err := l.w.Write(l.partial[:n])
+	l.partial = append(l.partial[:0], l.partial[n:]...)
+	// The error goes to go-plugin's stdio copier, which logs it; the bytes
+	// are consumed either way.
+	return len(p), err
+}
+
+// flush writes out an unfinished last line.
+func (l *wholeLines) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.partial) > 0 {
+		_, _ = l.w.Write(l.partial)
+		l.partial = nil
+	}
 }

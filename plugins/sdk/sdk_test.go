@@ -223,6 +223,10 @@ func TestEventFromProto(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("got\n%+v\nwant\n%+v", got, want)
 	}
+	e := eventFromProto(&sinkv1.Event{TimeUnixNano: at.UnixNano(), TimeOffsetSeconds: -5 * 3600})
+	if got := e.Time.Format(time.RFC3339Nano); got != "2026-01-01T22:04:05.000000006-05:00" {
+		t.Errorf("time with offset -5h = %s", got)
+	}
 	if e := eventFromProto(&sinkv1.Event{Fields: map[string]string{}}); e.Fields != nil || !e.Time.IsZero() {
 		t.Errorf("empty event converted to %+v; want nil Fields and zero Time", e)
 	}

@@ -103,7 +103,7 @@ func eventFromProto(e *sinkv1.Event) Event {
 		Severity: e.GetSeverity(),
 		Title:    e.GetTitle(),
 		Message:  e.GetMessage(),
-		Time:     timeFromUnixNano(e.GetTimeUnixNano()),
+		Time:     timeFromProto(e.GetTimeUnixNano(), e.GetTimeOffsetSeconds()),
 		Host:     e.GetHost(),
 		Ref:      e.GetRef(),
 	}
@@ -141,9 +141,15 @@ func unixNano(t time.Time) int64 {
 	return t.UnixNano()
 }
 
-func timeFromUnixNano(n int64) time.Time {
+// timeFromProto rebuilds a time in the zone it was sent with: the local zone
+// when the offsets agree (so it keeps its name), else a fixed offset.
+func timeFromProto(n int64, offset int32) time.Time {
 	if n == 0 {
 		return time.Time{}
 	}
-	return time.Unix(0, n)
+	t := time.Unix(0, n)
+	if _, local := t.Zone(); local == int(offset) {
+		return t
+	}
+	return t.In(time.FixedZone("", int(offset)))
 }

@@ -196,8 +196,11 @@ type Event struct {
 	Fields   map[string]string `protobuf:"bytes,8,rep,name=fields,proto3" json:"fields,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// When the underlying log entry was written, in nanoseconds since the Unix
 	// epoch; 0 when unknown.
-	TimeUnixNano int64  `protobuf:"varint,9,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
-	Host         string `protobuf:"bytes,10,opt,name=host,proto3" json:"host,omitempty"`
+	TimeUnixNano int64 `protobuf:"varint,9,opt,name=time_unix_nano,json=timeUnixNano,proto3" json:"time_unix_nano,omitempty"`
+	// The UTC offset, in seconds, the time was written with, so the plugin
+	// shows it as logged (Qlik logs carry theirs, e.g. +0100).
+	TimeOffsetSeconds int32  `protobuf:"varint,12,opt,name=time_offset_seconds,json=timeOffsetSeconds,proto3" json:"time_offset_seconds,omitempty"`
+	Host              string `protobuf:"bytes,10,opt,name=host,proto3" json:"host,omitempty"`
 	// The reference this sink returned for an earlier event of the same alert.
 	Ref           string `protobuf:"bytes,11,opt,name=ref,proto3" json:"ref,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -293,6 +296,13 @@ func (x *Event) GetFields() map[string]string {
 func (x *Event) GetTimeUnixNano() int64 {
 	if x != nil {
 		return x.TimeUnixNano
+	}
+	return 0
+}
+
+func (x *Event) GetTimeOffsetSeconds() int32 {
+	if x != nil {
+		return x.TimeOffsetSeconds
 	}
 	return 0
 }
@@ -482,7 +492,7 @@ const file_sink_v1_sink_proto_rawDesc = "" +
 	"\vconfig_json\x18\x02 \x01(\fR\n" +
 	"configJson\")\n" +
 	"\x11ConfigureResponse\x12\x14\n" +
-	"\x05error\x18\x01 \x01(\tR\x05error\"\xe3\x02\n" +
+	"\x05error\x18\x01 \x01(\tR\x05error\"\x93\x03\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04rule\x18\x02 \x01(\tR\x04rule\x12\x16\n" +
@@ -492,7 +502,8 @@ const file_sink_v1_sink_proto_rawDesc = "" +
 	"\x05title\x18\x06 \x01(\tR\x05title\x12\x18\n" +
 	"\amessage\x18\a \x01(\tR\amessage\x129\n" +
 	"\x06fields\x18\b \x03(\v2!.herald.sink.v1.Event.FieldsEntryR\x06fields\x12$\n" +
-	"\x0etime_unix_nano\x18\t \x01(\x03R\ftimeUnixNano\x12\x12\n" +
+	"\x0etime_unix_nano\x18\t \x01(\x03R\ftimeUnixNano\x12.\n" +
+	"\x13time_offset_seconds\x18\f \x01(\x05R\x11timeOffsetSeconds\x12\x12\n" +
 	"\x04host\x18\n" +
 	" \x01(\tR\x04host\x12\x10\n" +
 	"\x03ref\x18\v \x01(\tR\x03ref\x1a9\n" +
