@@ -9,12 +9,14 @@ import (
 
 	"github.com/heraldhq/herald/plugins/sdk"
 	"github.com/heraldhq/herald/sinks/console"
+	"github.com/heraldhq/herald/sinks/rocketchat"
 )
 
 // builtins is fixed at compile time, with no registration and no mutable
 // package state. One line per sink, sorted by name.
 var builtins = map[string]func() sdk.Sink{
-	console.Name: func() sdk.Sink { return console.New() },
+	console.Name:    func() sdk.Sink { return console.New() },
+	rocketchat.Name: func() sdk.Sink { return rocketchat.New() },
 }
 
 // Lookup returns the constructor of the built-in sink called name.
