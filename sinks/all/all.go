@@ -10,6 +10,8 @@ import (
 	"github.com/heraldhq/herald/plugins/sdk"
 	"github.com/heraldhq/herald/sinks/console"
 	"github.com/heraldhq/herald/sinks/rocketchat"
+	"github.com/heraldhq/herald/sinks/signl4"
+	"github.com/heraldhq/herald/sinks/webhook"
 )
 
 // builtins is fixed at compile time, with no registration and no mutable
@@ -17,6 +19,8 @@ import (
 var builtins = map[string]func() sdk.Sink{
 	console.Name:    func() sdk.Sink { return console.New() },
 	rocketchat.Name: func() sdk.Sink { return rocketchat.New() },
+	signl4.Name:     func() sdk.Sink { return signl4.New() },
+	webhook.Name:    func() sdk.Sink { return webhook.New() },
 }
 
 // Lookup returns the constructor of the built-in sink called name.

@@ -18,6 +18,9 @@ import (
 	"github.com/heraldhq/herald/sinks/internal/httpx"
 )
 
+// Name is the sink's plugin name in herald.toml.
+const Name = "signl4"
+
 //go:embed sample.toml
 var sample []byte
 

@@ -19,7 +19,7 @@ import (
 const secret = "t3am-s3cr3t-96sbq49u"
 
 func TestSample(t *testing.T) {
-	sinktest.CheckSample(t, SampleConfig(), "README.md", "signl4", func() sdk.Sink { return New() })
+	sinktest.CheckSample(t, SampleConfig(), "README.md", Name, func() sdk.Sink { return New() })
 }
 
 func TestConformance(t *testing.T) {

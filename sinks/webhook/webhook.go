@@ -22,6 +22,9 @@ import (
 	"github.com/heraldhq/herald/sinks/internal/httpx"
 )
 
+// Name is the sink's plugin name in herald.toml.
+const Name = "webhook"
+
 //go:embed sample.toml
 var sample []byte
 

@@ -26,7 +26,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 const secret = "s3cr3t-w3bh00k-t0ken"
 
 func TestSample(t *testing.T) {
-	sinktest.CheckSample(t, SampleConfig(), "README.md", "webhook", func() sdk.Sink { return New() })
+	sinktest.CheckSample(t, SampleConfig(), "README.md", Name, func() sdk.Sink { return New() })
 }
 
 func TestConformance(t *testing.T) {
