@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -23,11 +24,19 @@ const levelTrace = slog.LevelDebug - 4
 type hclogAdapter struct {
 	l    *slog.Logger
 	name string
+	// quiet, shared by all loggers derived from one adapter, demotes
+	// go-plugin's own messages (those of the unnamed root logger; plugin
+	// output comes through a named one) to debug. Start sets it when it
+	// tears down a plugin that failed to start, where go-plugin would warn
+	// that the dead plugin "failed to exit gracefully".
+	quiet *atomic.Bool
 }
 
 var _ hclog.Logger = (*hclogAdapter)(nil)
 
-func newHCLogAdapter(l *slog.Logger) *hclogAdapter { return &hclogAdapter{l: l} }
+func newHCLogAdapter(l *slog.Logger) *hclogAdapter {
+	return &hclogAdapter{l: l, quiet: new(atomic.Bool)}
+}
 
 func slogLevel(level hclog.Level) slog.Level {
 	switch level {
@@ -46,6 +55,9 @@ func slogLevel(level hclog.Level) slog.Level {
 func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	if level == hclog.Off {
 		return
+	}
+	if a.name == "" && level > hclog.Debug && a.quiet.Load() {
+		level = hclog.Debug
 	}
 	lv := slogLevel(level)
 	ctx := context.Background()
@@ -102,7 +114,7 @@ func (a *hclogAdapter) With(args ...any) hclog.Logger {
 	for i, at := range as {
 		anys[i] = at
 	}
-	return &hclogAdapter{l: a.l.With(anys...), name: a.name}
+	return &hclogAdapter{l: a.l.With(anys...), name: a.name, quiet: a.quiet}
 }
 
 // Name, Named and ResetNamed keep the name without logging it: go-plugin names
@@ -114,10 +126,12 @@ func (a *hclogAdapter) Named(name string) hclog.Logger {
 	if a.name != "" {
 		name = a.name + "." + name
 	}
-	return &hclogAdapter{l: a.l, name: name}
+	return &hclogAdapter{l: a.l, name: name, quiet: a.quiet}
 }
 
-func (a *hclogAdapter) ResetNamed(name string) hclog.Logger { return &hclogAdapter{l: a.l, name: name} }
+func (a *hclogAdapter) ResetNamed(name string) hclog.Logger {
+	return &hclogAdapter{l: a.l, name: name, quiet: a.quiet}
+}
 
 // SetLevel does nothing: the level belongs to the slog.Handler.
 func (a *hclogAdapter) SetLevel(hclog.Level) {}

@@ -107,6 +107,7 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 
 	r := newProcRunner(path, spec.Command[1:], spec.Env)
 	tail := &tailWriter{}
+	hclogger := newHCLogAdapter(logger)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig: sdk.Handshake,
 		VersionedPlugins: map[int]plugin.PluginSet{
@@ -120,7 +121,7 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		StartTimeout:     timeout,
-		Logger:           newHCLogAdapter(logger),
+		Logger:           hclogger,
 		Stderr:           tail,
 		SyncStdout:       stdout,
 		SyncStderr:       &lineLogger{l: logger, level: slog.LevelInfo},
@@ -146,7 +147,10 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 			}
 		}
 		// Kill waits until go-plugin has consumed the plugin's output, so the
-		// tail is complete, and removes the socket directory.
+		// tail is complete, and removes the socket directory. The error
+		// returned says what happened; go-plugin's notes on the teardown
+		// would only confuse.
+		hclogger.quiet.Store(true)
 		client.Kill()
 		return nil, startError(ctx, spec.Name, path, exited, r, tail, err)
 	}

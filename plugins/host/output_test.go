@@ -72,6 +72,13 @@ func TestHCLogAdapter(t *testing.T) {
 	if buf.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", buf.String(), want)
 	}
+	buf.Reset()
+	l.quiet.Store(true)
+	l.Warn("plugin failed to exit gracefully")
+	l.Named("plugin").Warn("from the plugin")
+	if want := "level=DEBUG msg=\"plugin failed to exit gracefully\"\nlevel=WARN msg=\"from the plugin\"\n"; buf.String() != want {
+		t.Errorf("quiet: got\n%s\nwant\n%s", buf.String(), want)
+	}
 	if got := l.GetLevel(); got != hclog.Debug {
 		t.Errorf("GetLevel = %v, want debug", got)
 	}
