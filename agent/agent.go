@@ -95,7 +95,7 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 			continue
 		}
 		a.inputs = append(a.inputs, &input{cfg: in, parser: p})
-		infos[in.Name] = rules.InputInfo{Fields: p.Fields(), Verbatim: p.Verbatim()}
+		infos[in.Name] = rules.InputInfo{Fields: p.Fields(), Verbatim: p.Verbatim(), Parser: in.Parser}
 	}
 
 	for _, s := range cfg.Sinks {
