@@ -70,7 +70,6 @@ type Plugin struct {
 	client *plugin.Client
 	runner *procRunner
 	sink   sinkv1.SinkClient
-	logger *slog.Logger
 	stdout *wholeLines
 }
 
@@ -165,7 +164,7 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 		client.Kill()
 		return nil, fmt.Errorf("sink %q: plugin %s: %w", spec.Name, path, err)
 	}
-	p := &Plugin{name: spec.Name, client: client, runner: r, sink: raw.(sinkv1.SinkClient), logger: logger, stdout: stdout}
+	p := &Plugin{name: spec.Name, client: client, runner: r, sink: raw.(sinkv1.SinkClient), stdout: stdout}
 	logger.Debug("plugin started", "path", path, "pid", p.Pid())
 	return p, nil
 }
