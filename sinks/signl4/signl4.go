@@ -72,7 +72,7 @@ func (s *Sink) Configure(_ context.Context, cfg sdk.Config) error {
 	}
 	s.set, s.client = set, client
 	s.log.Info("signl4 sink configured", "url", httpx.RedactURL(set.url), "service", set.service,
-		"alerting_scenario", set.scenario, "timeout", set.timeout)
+		"alerting_scenario", set.scenario, "timeout", set.timeout.String())
 	return nil
 }
 

@@ -81,7 +81,7 @@ func (s *Sink) Configure(_ context.Context, cfg sdk.Config) error {
 		format = "template"
 	}
 	s.log.Info("webhook sink configured", "url", httpx.RedactURL(set.url), "method", set.method,
-		"format", format, "signed", set.key != nil, "timeout", client.Timeout())
+		"format", format, "signed", set.key != nil, "timeout", client.Timeout().String())
 	return nil
 }
 
