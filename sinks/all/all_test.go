@@ -1,6 +1,7 @@
 package all
 
 import (
+	"os"
 	"slices"
 	"testing"
 )
@@ -22,5 +23,23 @@ func TestLookup(t *testing.T) {
 	}
 	if _, ok := Lookup("pagerduty"); ok {
 		t.Error("Lookup found a sink that does not exist")
+	}
+}
+
+// TestEverySinkIsRegistered keeps a new sinks/<name> package from being
+// forgotten here, where `plugin = "<name>"` is looked up.
+func TestEverySinkIsRegistered(t *testing.T) {
+	entries, err := os.ReadDir("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notSinks := map[string]bool{"all": true, "internal": true, "sinktest": true}
+	for _, e := range entries {
+		if !e.IsDir() || notSinks[e.Name()] {
+			continue
+		}
+		if _, ok := Lookup(e.Name()); !ok {
+			t.Errorf("sinks/%s is not registered in sinks/all", e.Name())
+		}
 	}
 }
