@@ -185,9 +185,9 @@ func TestTruncate(t *testing.T) {
 func TestWithFunction(t *testing.T) {
 	inputs := map[string]InputInfo{"app": {Fields: []string{"app"}, Verbatim: true, Parser: "logfmt"}}
 	calls := 0
-	tail := func(params ...any) (any, error) {
+	owner := func(params ...any) (any, error) {
 		calls++
-		return fmt.Sprintf("tail of %s (%d lines)", params[0], params[1]), nil
+		return fmt.Sprintf("owner of %s (%d)", params[0], params[1]), nil
 	}
 	rule := `
 [[rule]]
@@ -195,24 +195,29 @@ id = "r"
 when = 'app != ""'
 key = 'app'
 title = '"t"'
-message = 'scriptLogTail(app, 20)'
+message = 'appOwner(app, 20)'
 `
-	set, err := loadText(t, rule, inputs, WithFunction("scriptLogTail", tail, new(func(string, int) string)))
+	set, err := loadText(t, rule, inputs, WithFunction("appOwner", owner, new(func(string, int) string)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ms, err := set.NewEvaluator().Eval(record("app", "app", "abc"))
-	if err != nil || len(ms) != 1 || ms[0].Message != "tail of abc (20 lines)" || calls != 1 {
+	if err != nil || len(ms) != 1 || ms[0].Message != "owner of abc (20)" || calls != 1 {
 		t.Fatalf("Eval = %+v, %v (calls %d)", ms, err, calls)
 	}
 	// The declared signature is checked at load.
-	_, err = loadText(t, strings.Replace(rule, "scriptLogTail(app, 20)", `scriptLogTail(app, "20")`, 1), inputs,
-		WithFunction("scriptLogTail", tail, new(func(string, int) string)))
-	if err == nil || !strings.Contains(err.Error(), `message (input "app"): cannot use string as argument (type int) to call scriptLogTail`) {
+	_, err = loadText(t, strings.Replace(rule, "appOwner(app, 20)", `appOwner(app, "20")`, 1), inputs,
+		WithFunction("appOwner", owner, new(func(string, int) string)))
+	if err == nil || !strings.Contains(err.Error(), `message (input "app"): cannot use string as argument (type int) to call appOwner`) {
 		t.Errorf("err = %v", err)
 	}
 	// Without the function the rule does not load.
-	if _, err := loadText(t, rule, inputs); err == nil || !strings.Contains(err.Error(), "unknown name scriptLogTail (1:1)") {
+	if _, err := loadText(t, rule, inputs); err == nil || !strings.Contains(err.Error(), "unknown name appOwner (1:1)") {
+		t.Errorf("err = %v", err)
+	}
+	// A built-in function's name is taken.
+	if _, err := loadText(t, rule, inputs, WithFunction("scriptLogTail", owner)); err == nil ||
+		!strings.Contains(err.Error(), `function "scriptLogTail" is registered twice`) {
 		t.Errorf("err = %v", err)
 	}
 }

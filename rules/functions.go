@@ -17,16 +17,16 @@ type function struct {
 // helperFunctions are the functions every rule can call, besides expr's own
 // builtins (lower, upper, trim, split, replace, hasPrefix, len, ...). Add new
 // helpers here, and to the README's list.
-func helperFunctions() []function {
-	return []function{
+func helperFunctions(o *options) []function {
+	return append([]function{
 		{name: "truncate", fn: truncateFunc, types: []any{new(func(string, int) string)}},
-	}
+	}, scriptLogFunctions(o.scriptLogs)...)
 }
 
 // functionOptions turns helpers and the caller's functions into expr options,
 // refusing a name registered twice.
-func functionOptions(extra []function) ([]expr.Option, error) {
-	all := append(helperFunctions(), extra...)
+func functionOptions(o *options) ([]expr.Option, error) {
+	all := append(helperFunctions(o), o.funcs...)
 	seen := make(map[string]bool, len(all))
 	opts := make([]expr.Option, 0, len(all))
 	for _, f := range all {

@@ -108,7 +108,7 @@ func Load(globs []string, baseDir string, packs []string, inputs map[string]Inpu
 	errs = append(errs, checkIDs(rules)...)
 	errs = append(errs, selectInputs(rules, inputs)...)
 
-	fnOpts, err2 := functionOptions(o.funcs)
+	fnOpts, err2 := functionOptions(&o)
 	if err2 != nil {
 		errs = append(errs, err2)
 		return nil, errors.Join(errs...)

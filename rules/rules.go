@@ -238,8 +238,9 @@ func (s *Set) Rule(id string) (*Rule, bool) {
 type Option func(*options)
 
 type options struct {
-	funcs    []function
-	exprOpts []expr.Option
+	funcs      []function
+	exprOpts   []expr.Option
+	scriptLogs *scriptLogs // nil: the script log functions return ""
 }
 
 // WithFunction makes a Go function callable from every rule expression.

@@ -40,7 +40,9 @@ func crlf(lines ...string) string {
 func TestFind(t *testing.T) {
 	dir := t.TempDir()
 	day := time.Date(2021, 2, 16, 0, 0, 0, 0, time.UTC)
-	at := func(h, m, s int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second) }
+	at := func(h, m, s int) time.Time {
+		return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
+	}
 	for _, name := range []string{
 		logName(appA, at(10, 0, 0)),
 		logName(appA, at(11, 0, 0)),
@@ -144,7 +146,7 @@ func TestContext(t *testing.T) {
 				"2016-11-15 02:12:05      Error: Cannot open file: 'lib://Data/missing.qvd'",
 				"2016-11-15 02:12:05      Execution Failed",
 				"2016-11-15 02:12:05      Execution finished."),
-			n: 1,
+			n:        1,
 			wantTail: []string{"2016-11-15 02:12:05      Execution finished."},
 			wantErrors: []string{
 				"0074 CommandList:", "0075 LOAD Command", "0076 FROM [lib://Data/missing.qvd] (qvd)",
