@@ -18,6 +18,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/lifecycle"
+	"github.com/heraldhq/herald/agent/scriptlog"
 	"github.com/heraldhq/herald/parsers"
 	parsersall "github.com/heraldhq/herald/parsers/all"
 	"github.com/heraldhq/herald/plugins/host"
@@ -115,7 +116,8 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 		return nil, errors.Join(errs...)
 	}
 
-	set, err := rules.Load(cfg.Rules.Files, cfg.Dir(), cfg.Rules.Packs, infos)
+	set, err := rules.Load(cfg.Rules.Files, cfg.Dir(), cfg.Rules.Packs, infos,
+		rules.WithScriptLogs(&scriptlog.Finder{Dir: cfg.Agent.ScriptLogDir, Now: opts.Now}, a.log))
 	if err != nil {
 		return nil, err
 	}
