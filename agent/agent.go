@@ -36,6 +36,8 @@ type Options struct {
 	Stdout io.Writer
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Version and Commit label herald_build_info.
+	Version, Commit string
 }
 
 // input is a configured input with its parser.

@@ -3,12 +3,16 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/agent/lifecycle"
+	"github.com/heraldhq/herald/agent/metrics"
 	"github.com/heraldhq/herald/agent/state"
 	"github.com/heraldhq/herald/agent/tail"
 	"github.com/heraldhq/herald/parsers"
+	"github.com/heraldhq/herald/plugins/sdk"
 	"github.com/heraldhq/herald/rules"
 )
 
@@ -29,10 +33,14 @@ type pipeline struct {
 	notify func(sink string)
 	once   bool
 
+	metrics *metrics.Metrics
+	im      *metrics.InputMetrics
+	caps    map[string]int // outbox cap per sink (backpressure)
+	paused  bool
+
 	eval    *rules.Evaluator
 	files   map[string]*openFile
 	matches []lifecycle.Match
-	stats   lifecycle.Stats
 	warn    *warnLimiter
 }
 
@@ -45,6 +53,8 @@ type openFile struct {
 	fingerprint string
 	dirty       bool
 	closed      bool
+	pos         atomic.Int64 // offset, read by the metrics scraper
+	untrack     func()
 }
 
 // positions adapts the store to what the tailer asks for on start-up.
@@ -94,6 +104,11 @@ func (p *pipeline) run(ctx context.Context) error {
 		return err
 	}
 	defer t.Stop()
+	defer func() {
+		for _, f := range p.files {
+			f.untrack()
+		}
+	}()
 	events := t.Events()
 	// The idle timer runs only while a record is held for continuation lines, so
 	// an idle agent does not wake up.
@@ -136,6 +151,9 @@ func (p *pipeline) run(ctx context.Context) error {
 		if err := p.commit(ctx); err != nil {
 			return err
 		}
+		if err := p.waitForRoom(ctx); err != nil {
+			return err
+		}
 		if p.anyHeld() {
 			idle.Reset(idleFlush)
 			idleC = idle.C
@@ -165,14 +183,21 @@ func (p *pipeline) handle(ev tail.Event) {
 				pr.Prime(ev.Header)
 			}
 		}
+		f.pos.Store(ev.Line.Offset)
+		f.untrack = p.metrics.TrackFile(p.in.cfg.Name, ev.Path, f.pos.Load)
+		if old := p.files[ev.Key]; old != nil {
+			old.untrack() // truncated: the same file reopened at 0
+		}
 		p.files[ev.Key] = f
 	case tail.Line:
 		f := p.files[ev.Key]
 		if f == nil {
 			return
 		}
+		p.im.LinesRead.Inc()
 		f.dec.Decode(ev.Line, p.emitFor(f))
 		f.offset, f.fingerprint, f.dirty = ev.Line.Offset, ev.Fingerprint, true
+		f.pos.Store(ev.Line.Offset)
 	case tail.Closed:
 		f := p.files[ev.Key]
 		if f == nil {
@@ -191,14 +216,17 @@ func (p *pipeline) handle(ev tail.Event) {
 func (p *pipeline) emitFor(f *openFile) parsers.Emit {
 	return func(rec *parsers.Record, err error) {
 		if err != nil {
+			p.im.ParseErrors.Inc()
 			p.warn.Warn("skipped a log record that cannot be parsed", "input", p.in.cfg.Name, "err", err)
 			return
 		}
+		p.im.Records.Inc()
 		ms, err := p.eval.Eval(rec)
 		if err != nil {
 			p.warn.Warn("rule evaluation failed", "input", p.in.cfg.Name, "path", rec.Path, "offset", rec.Offset, "err", err)
 		}
 		for _, m := range ms {
+			p.metrics.Rule(m.Rule.ID).Matches.Inc()
 			p.matches = append(p.matches, lifecycle.Match{
 				Rule:    p.agent.life.Rule(m.Rule.ID),
 				Key:     m.Key,
@@ -231,16 +259,26 @@ func (p *pipeline) commit(ctx context.Context) error {
 		return nil
 	}
 	touched := map[string]bool{}
+	var produced []sdk.Event
+	var held []heldBack
 	delay := 100 * time.Millisecond
 	for {
+		// Everything counted inside the transaction is counted again if it is
+		// retried, so it is collected here and published only on success.
 		clear(touched)
+		produced, held = produced[:0], held[:0]
 		err := p.store.Update(func(tx *state.Tx) error {
 			for _, m := range p.matches {
-				routed, err := p.agent.life.Apply(tx, m, &p.stats)
+				var st lifecycle.Stats
+				routed, err := p.agent.life.Apply(tx, m, &st)
 				if err != nil {
 					return err
 				}
+				if st.Duplicates+st.Suppressed > 0 {
+					held = append(held, heldBack{rule: m.Rule.ID, stats: st})
+				}
 				for _, r := range routed {
+					produced = append(produced, r.Event)
 					for _, sink := range r.Sinks {
 						if _, err := tx.Enqueue(sink, r.Event); err != nil {
 							return err
@@ -275,10 +313,19 @@ func (p *pipeline) commit(ctx context.Context) error {
 		}
 		delay = min(delay*2, 30*time.Second)
 	}
+	for _, ev := range produced {
+		p.metrics.Rule(ev.Rule).Events(ev.Status)
+	}
+	for _, h := range held {
+		rm := p.metrics.Rule(h.rule)
+		rm.Duplicates.Add(float64(h.stats.Duplicates))
+		rm.Suppressed.Add(float64(h.stats.Suppressed))
+	}
 	p.matches = p.matches[:0]
 	for key, f := range p.files {
 		f.dirty = false
 		if f.closed {
+			f.untrack()
 			delete(p.files, key)
 		}
 	}
@@ -286,6 +333,47 @@ func (p *pipeline) commit(ctx context.Context) error {
 		p.notify(sink)
 	}
 	return nil
+}
+
+// heldBack is what one match's lifecycle held back, for the per-rule counters.
+type heldBack struct {
+	rule  string
+	stats lifecycle.Stats
+}
+
+// waitForRoom pauses tailing while an outbox this input feeds is at its cap, so
+// a long sink outage cannot fill the disk; nothing is dropped, the files wait.
+func (p *pipeline) waitForRoom(ctx context.Context) error {
+	var t *time.Ticker
+	for {
+		var full []string
+		for sink, limit := range p.caps {
+			if n, err := p.store.Depth(sink); err == nil && n >= limit {
+				full = append(full, fmt.Sprintf("%s (%d events)", sink, n))
+			}
+		}
+		if len(full) == 0 {
+			if p.paused {
+				p.paused = false
+				p.agent.log.Info("outbox has room again; tailing resumes", "input", p.in.cfg.Name)
+			}
+			return nil
+		}
+		if !p.paused {
+			p.paused = true
+			p.agent.log.Warn("outbox full; tailing paused until the sink catches up (nothing is dropped)",
+				"input", p.in.cfg.Name, "sinks", strings.Join(full, ", "))
+		}
+		if t == nil {
+			t = time.NewTicker(500 * time.Millisecond)
+			defer t.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 func (p *pipeline) anyDirty() bool {

@@ -9,8 +9,23 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/agent/dispatch"
+	"github.com/heraldhq/herald/agent/metrics"
+	"github.com/heraldhq/herald/agent/server"
 	"github.com/heraldhq/herald/agent/state"
 	"github.com/heraldhq/herald/plugins/host"
+)
+
+const (
+	// pruneEvery is how often old dedup ids, resolved alerts and positions of
+	// vanished files are removed from the state.
+	pruneEvery = time.Hour
+	// keepSeen is how long an outcome's dedup id is remembered: long enough for
+	// a re-read file or a second scheduler node to be recognised.
+	keepSeen = 7 * 24 * time.Hour
+	// keepResolved is how long a resolved alert stays listed.
+	keepResolved = 7 * 24 * time.Hour
+	// keepPositions is how long the position of a file not seen any more is kept.
+	keepPositions = 30 * 24 * time.Hour
 )
 
 // RunOptions change how Run ends.
@@ -39,6 +54,15 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 	}
 	defer store.Close()
 
+	reg := metrics.NewRegistry()
+	m := metrics.New(reg)
+	if a.opts.Version != "" {
+		m.SetBuildInfo(a.opts.Version, a.opts.Commit)
+	}
+	for _, r := range a.rules.Rules() {
+		m.Rule(r.ID)
+	}
+
 	// Start every plugin up front so a broken sink fails start-up, naming it.
 	sinks := make([]*runningSink, 0, len(a.sinks))
 	defer func() {
@@ -51,7 +75,27 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 		if err != nil {
 			return err
 		}
-		sinks = append(sinks, &runningSink{agent: a, spec: s, plugin: p})
+		m.Sink(s.cfg.Name).SetUp(true)
+		sinks = append(sinks, &runningSink{agent: a, spec: s, plugin: p, metrics: m})
+	}
+
+	if a.cfg.Server.Listen != "" {
+		srv := server.New(server.Config{
+			Listen:   a.cfg.Server.Listen,
+			Logger:   a.log,
+			Registry: reg,
+			Health:   func() server.Health { return server.HealthOf(m.Up()) },
+			Alerts:   func() (any, error) { return openAlerts(store) },
+		})
+		if err := srv.Start(); err != nil {
+			return err
+		}
+		a.log.Info("serving metrics and health", "addr", srv.Addr())
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
 	}
 
 	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
@@ -65,6 +109,7 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 			Logger:    a.log.With("sink", s.spec.cfg.Name),
 			BatchSize: s.spec.cfg.BatchSize,
 			Connect:   s.connect,
+			Observer:  m.Dispatch(),
 		})
 		dispatchers[s.spec.cfg.Name] = d
 		dwg.Add(1)
@@ -81,14 +126,27 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 		}
 	}
 
+	dwg.Add(1)
+	go func() {
+		defer dwg.Done()
+		a.prune(dctx, store)
+	}()
+
+	caps := map[string]int{}
+	for _, s := range a.sinks {
+		caps[s.cfg.Name] = s.cfg.MaxPending
+	}
 	var iwg sync.WaitGroup
 	errc := make(chan error, len(a.inputs))
 	for _, in := range a.inputs {
 		iwg.Add(1)
 		go func() {
 			defer iwg.Done()
-			p := &pipeline{agent: a, in: in, store: store, notify: notify, once: ro.Once}
+			im := m.Input(in.cfg.Name)
+			im.SetUp(true)
+			p := &pipeline{agent: a, in: in, store: store, notify: notify, once: ro.Once, metrics: m, im: im, caps: caps}
 			if err := p.run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				im.SetUp(false)
 				errc <- fmt.Errorf("input %q: %w", in.cfg.Name, err)
 			}
 		}()
@@ -143,13 +201,52 @@ func (a *Agent) drain(ctx context.Context, store *state.Store, timeout time.Dura
 	}
 }
 
+// openAlerts lists the alerts in the state, for /alerts.
+func openAlerts(store *state.Store) ([]state.Alert, error) {
+	out := []state.Alert{}
+	err := store.View(func(tx *state.Tx) error {
+		out = append(out, tx.Alerts(nil)...)
+		return nil
+	})
+	return out, err
+}
+
+// prune removes state that is no longer needed, once an hour, until ctx ends.
+func (a *Agent) prune(ctx context.Context, store *state.Store) {
+	t := time.NewTicker(pruneEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := a.opts.Now()
+		err := store.Update(func(tx *state.Tx) error {
+			if _, err := tx.PruneSeen(now.Add(-keepSeen)); err != nil {
+				return err
+			}
+			if _, err := tx.PruneResolved(now.Add(-keepResolved)); err != nil {
+				return err
+			}
+			_, err := tx.PrunePositions(now.Add(-keepPositions))
+			return err
+		})
+		if err != nil {
+			a.log.Warn("pruning old state failed", "err", err)
+		}
+	}
+}
+
 // runningSink holds a sink's current plugin process; the dispatcher restarts it
 // through connect when it dies.
 type runningSink struct {
-	agent  *Agent
-	spec   *sinkSpec
-	mu     sync.Mutex
-	plugin *host.Plugin
+	agent   *Agent
+	spec    *sinkSpec
+	metrics *metrics.Metrics
+	mu      sync.Mutex
+	plugin  *host.Plugin
+	handed  bool // the plugin started at start-up went to the dispatcher
 }
 
 // connect hands the dispatcher a live plugin: the one started at start-up, or a
@@ -157,9 +254,12 @@ type runningSink struct {
 func (s *runningSink) connect(ctx context.Context) (dispatch.Sender, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.plugin != nil && !s.plugin.Exited() {
-		return s.plugin, nil
+	if s.plugin != nil && !s.handed && !s.plugin.Exited() {
+		s.handed = true
+		return s.metrics.InstrumentSender(s.spec.cfg.Name, s.plugin), nil
 	}
+	// Asked again: the last plugin failed (exited, or broke the protocol), so it
+	// is replaced by a fresh process.
 	if s.plugin != nil {
 		s.plugin.Close()
 		s.plugin = nil
@@ -169,7 +269,7 @@ func (s *runningSink) connect(ctx context.Context) (dispatch.Sender, error) {
 		return nil, err
 	}
 	s.plugin = p
-	return p, nil
+	return s.metrics.InstrumentSender(s.spec.cfg.Name, p), nil
 }
 
 func (s *runningSink) close() {

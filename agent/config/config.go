@@ -69,6 +69,10 @@ type Sink struct {
 	Config map[string]any `toml:"config"`
 	// BatchSize caps the events sent in one call. Default 100.
 	BatchSize int `toml:"batch_size"`
+	// MaxPending caps the events waiting in the sink's outbox. When it is
+	// reached, tailing pauses until the sink catches up: nothing is dropped.
+	// Default 100000.
+	MaxPending int `toml:"max_pending"`
 }
 
 // Rules says where rules come from.

@@ -15,6 +15,7 @@ const (
 	DefaultStartAt      = "end"
 	DefaultPollInterval = time.Second
 	DefaultBatchSize    = 100
+	DefaultMaxPending   = 100000
 )
 
 // applyDefaults fills in every key the file left out.
@@ -66,6 +67,9 @@ func (d *decoder) applyDefaults(c *Config, hostname func() (string, error)) {
 	for i := range c.Sinks {
 		if !d.present[keyPath{"sink"}.index(i).key("batch_size").String()] {
 			c.Sinks[i].BatchSize = DefaultBatchSize
+		}
+		if !d.present[keyPath{"sink"}.index(i).key("max_pending").String()] {
+			c.Sinks[i].MaxPending = DefaultMaxPending
 		}
 	}
 }

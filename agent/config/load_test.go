@@ -75,11 +75,11 @@ func TestParseFullExample(t *testing.T) {
 				"tags":    []any{"qlik", "bi", map[string]any{"nested": "bi"}},
 				"retries": int64(3),
 			},
-			BatchSize: 20,
+			BatchSize: 20, MaxPending: DefaultMaxPending,
 		}, {
 			Name:      "chat",
 			Plugin:    "/etc/herald/plugins/herald-sink-rocketchat",
-			BatchSize: DefaultBatchSize,
+			BatchSize: DefaultBatchSize, MaxPending: DefaultMaxPending,
 		}},
 		Rules: Rules{
 			Files: []string{"/etc/herald/rules/*.toml", `\\fileserver\herald\rules\*.toml`},
@@ -122,7 +122,7 @@ func TestParseDefaults(t *testing.T) {
 			StartAt:      "end",
 			PollInterval: Duration{time.Second},
 		}},
-		Sinks: []Sink{{Name: "console", Plugin: "console", BatchSize: 100}},
+		Sinks: []Sink{{Name: "console", Plugin: "console", BatchSize: 100, MaxPending: DefaultMaxPending}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse mismatch\n got: %+v\nwant: %+v", got, want)

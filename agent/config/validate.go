@@ -16,7 +16,7 @@ var (
 	startAts    = []string{"end", "beginning"}
 	httpFormats = []string{"signl4", "rocketchat", "json"}
 	// reservedPaths are served by Herald itself on [server].listen.
-	reservedPaths = []string{"/metrics", "/healthz"}
+	reservedPaths = []string{"/", "/metrics", "/healthz", "/alerts"}
 	// fileOnlyKeys and httpOnlyKeys may only be set on inputs of that type.
 	fileOnlyKeys = []string{"paths", "exclude", "start_at", "poll_interval"}
 	httpOnlyKeys = []string{"path", "format", "token"}
@@ -68,6 +68,9 @@ func (d *decoder) validate(c *Config) {
 		}
 		if s.BatchSize < 1 {
 			d.addUnlessBad(p.key("batch_size"), "must be at least 1, got %d", s.BatchSize)
+		}
+		if s.MaxPending < 1 {
+			d.addUnlessBad(p.key("max_pending"), "must be at least 1, got %d", s.MaxPending)
 		}
 	}
 

@@ -20,7 +20,8 @@ func loadAgent(path string, logOut io.Writer) (*agent.Agent, *config.Config, *sl
 		return nil, nil, nil, usageError(err)
 	}
 	log := newLogger(logOut, cfg.Agent.LogLevel, cfg.Agent.LogFormat)
-	a, err := agent.Load(cfg, agent.Options{Logger: log})
+	v, c, _ := buildInfo()
+	a, err := agent.Load(cfg, agent.Options{Logger: log, Version: v, Commit: c})
 	if err != nil {
 		return nil, nil, nil, usageError(fmt.Errorf("%s: %w", path, err))
 	}
