@@ -36,7 +36,7 @@ type Options struct {
 	// Settle is the pause between the latency phase and the idle
 	// measurement (3s).
 	Settle time.Duration
-	// Timeout bounds the catch-up of each program (5m); each latency alert
+	// Timeout bounds the catch-up of each program (15m); each latency alert
 	// gets a tenth of it, at most 10s.
 	Timeout time.Duration
 	// Seed selects the generated log (1).
@@ -76,7 +76,7 @@ func (o *Options) defaults() error {
 		o.Settle = 3 * time.Second
 	}
 	if o.Timeout == 0 {
-		o.Timeout = 5 * time.Minute
+		o.Timeout = 15 * time.Minute
 	}
 	if o.Seed == 0 {
 		o.Seed = 1

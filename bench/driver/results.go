@@ -184,7 +184,7 @@ func (r *Results) WriteTable(w io.Writer) error {
 		wl.Rows, float64(wl.Bytes)/1e6, float64(wl.Bytes)/math.Max(float64(wl.Rows), 1), wl.Alerts, wl.Rules, wl.LatencyAlerts)
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "MEASURED\tHERALD\tSYSLOG-NG\t")
+	fmt.Fprintln(tw, "MEASURED\tHERALD\tSYSLOG-NG\tNOTE")
 	peer := func(f func(p *Peer) string) string {
 		if r.SyslogNG == nil {
 			return "-"
@@ -222,6 +222,9 @@ func (r *Results) WriteTable(w io.Writer) error {
 		val := "-"
 		if v.Result != "SKIP" || v.Value != 0 {
 			val = fmt.Sprintf("%.3g %s", v.Value, v.Unit)
+			if v.Unit == "×" {
+				val = fmt.Sprintf("%.3g×", v.Value)
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", v.Name, val, v.Budget, v.Result, v.Note)
 	}

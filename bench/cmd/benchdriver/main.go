@@ -29,7 +29,7 @@ func main() {
 	flag.IntVar(&o.Latency, "latency", 200, "alert rows appended one at a time for the latency measurement")
 	flag.DurationVar(&o.Idle, "idle", 30*time.Second, "how long idle CPU is measured")
 	flag.DurationVar(&o.Settle, "settle", 3*time.Second, "pause before the idle measurement")
-	flag.DurationVar(&o.Timeout, "timeout", 5*time.Minute, "longest wait for a catch-up")
+	flag.DurationVar(&o.Timeout, "timeout", 15*time.Minute, "longest wait for a catch-up")
 	flag.Uint64Var(&o.Seed, "seed", 1, "seed of the generated log")
 	flag.StringVar(&o.Repo, "repo", "", "Herald repository to build from (default: found above the working directory)")
 	flag.StringVar(&o.Herald, "herald", "", "use this herald binary instead of building one")

@@ -1,0 +1,67 @@
+package driver
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs the whole benchmark at a small size against the real herald
+// binary, built from this repository, and syslog-ng when it is installed. It
+// needs HERALD_BENCH=1, because it builds and runs processes for a while:
+//
+//	HERALD_BENCH=1 go test -run Smoke -v ./bench/driver/
+//
+// HERALD_BENCH_BINARY=path uses a built herald instead. It checks that the
+// harness measures (every alert arrives once, all numbers are there), not
+// that the budget is met: that depends on the machine.
+func TestSmoke(t *testing.T) {
+	if os.Getenv("HERALD_BENCH") != "1" {
+		t.Skip("set HERALD_BENCH=1 to run the benchmark's smoke mode against a real herald")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	res, err := Run(ctx, Options{
+		Rows: 20_000, Latency: 20, Idle: 2 * time.Second, Settle: 500 * time.Millisecond,
+		Timeout: 5 * time.Minute,
+		Herald:  os.Getenv("HERALD_BENCH_BINARY"),
+		WorkDir: t.TempDir(),
+		Log:     slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := res.WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	t.Log(b.String())
+	if res.Failed() {
+		t.Fatal("a check failed")
+	}
+	h := res.Herald
+	if res.Workload.Alerts != 200 || len(h.LatencyMS.Samples) != 20 {
+		t.Errorf("%d alerts, %d latency samples; want 200, 20", res.Workload.Alerts, len(h.LatencyMS.Samples))
+	}
+	if h.CatchUpS <= 0 || h.CatchUpCPUS <= 0 || h.FirstAlertS > h.CatchUpS || h.LatencyMS.P50 <= 0 {
+		t.Errorf("implausible numbers: %+v", h)
+	}
+	if len(h.Processes) < 2 || h.Processes[0].Role != "agent" || h.Processes[0].PeakRSSBytes <= 0 ||
+		!strings.Contains(h.Processes[1].Command, "plugin serve webhook") {
+		t.Errorf("processes %+v, want the agent and its webhook plugin", h.Processes)
+	}
+	if res.SyslogNG == nil && !strings.Contains(res.SyslogNGSkipped, "not installed") {
+		t.Errorf("syslog-ng neither measured nor reported missing: %q", res.SyslogNGSkipped)
+	}
+}
+
+// testWriter sends log lines to t.Log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
