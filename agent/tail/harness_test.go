@@ -167,6 +167,22 @@ func (h *harness) expect(want Event) Event {
 	return got
 }
 
+// expectFor is expect for the next event of want.Key: events of other files
+// may come in between (a file notification can find a new file at any time).
+func (h *harness) expectFor(want Event) Event {
+	h.t.Helper()
+	for {
+		got := h.next()
+		if got.Key != want.Key {
+			continue
+		}
+		if d := diffEvent(got, want); d != "" {
+			h.t.Fatalf("event %s: %s", describe(got), d)
+		}
+		return got
+	}
+}
+
 func diffEvent(got, want Event) string {
 	var d []string
 	if got.Kind != want.Kind {

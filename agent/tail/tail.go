@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -201,6 +202,7 @@ type Tailer struct {
 	closed    map[string]closedFile // files followed earlier, by key
 
 	pathErrs map[string]string // last error logged per path; scan goroutine only
+	watch    *watcher          // nil when polling only
 }
 
 // closedFile remembers where a follower stopped, so a file that reappears
@@ -238,10 +240,17 @@ func Start(ctx context.Context, cfg Config) (*Tailer, error) {
 		closed:    map[string]closedFile{},
 		pathErrs:  map[string]string{},
 	}
+	if !cfg.Once {
+		t.watch = newWatcher(t)
+	}
 	t.scan(true)
 	if !cfg.Once {
 		t.wg.Add(1)
 		go t.discover()
+		if t.watch != nil {
+			t.wg.Add(1)
+			go t.watch.run()
+		}
 	}
 	go func() {
 		t.wg.Wait()
@@ -303,12 +312,29 @@ func (t *Tailer) discover() {
 	defer t.wg.Done()
 	tick := time.NewTicker(t.cfg.PollInterval)
 	defer tick.Stop()
+	var rescan chan struct{}
+	if t.watch != nil {
+		rescan = t.watch.rescan
+	}
 	for {
 		select {
 		case <-t.ctx.Done():
 			return
 		case <-tick.C:
 			t.scan(false)
+		case <-rescan:
+			t.scan(false)
+		}
+	}
+}
+
+// poke wakes the follower of the file at path, if any, to read what is new.
+func (t *Tailer) poke(path string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, f := range t.followers {
+		if p, _ := f.where(); p == path {
+			f.poke()
 		}
 	}
 }
@@ -449,6 +475,9 @@ func (t *Tailer) follow(m match, initial bool) {
 	t.followers[key] = f
 	t.wg.Add(1)
 	t.mu.Unlock()
+	if t.watch != nil {
+		t.watch.add(filepath.Dir(m.path))
+	}
 	t.log.Info("following file", "path", m.path, "key", key, "offset", start, "why", why)
 	go f.run(header)
 }

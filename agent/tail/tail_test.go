@@ -660,10 +660,10 @@ func TestRenameSeenBeforeAnyScan(t *testing.T) {
 	}
 	writeFile(t, path, "other file, never to be reported as the old one\n")
 	h.thaw()
-	h.expect(lineEv(key, "one", 4, true))
-	h.expect(lineEv(key, "two", 8, false))
+	h.expectFor(lineEv(key, "one", 4, true))
+	h.expectFor(lineEv(key, "two", 8, false))
 	appendFile(t, filepath.Join(dir, "app.log"), "three\n")
-	h.expect(lineEv(key, "three", 14, false))
+	h.expectFor(lineEv(key, "three", 14, false))
 }
 
 // TestRenamedWithinGlobKeepsFollowing renames a file to a name the globs
