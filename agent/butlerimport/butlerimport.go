@@ -55,6 +55,7 @@ type EnvVar struct {
 	What string
 }
 
+// String is the line the command prints: which variable to set to what.
 func (e EnvVar) String() string {
 	return fmt.Sprintf("set %s: %s, from %s", e.Name, e.What, e.Key)
 }
@@ -70,6 +71,7 @@ const (
 	NotCarried
 )
 
+// String is the prefix of a note's line: "changed" or "not carried over".
 func (k NoteKind) String() string {
 	if k == NotCarried {
 		return "not carried over"
@@ -85,6 +87,7 @@ type Note struct {
 	Text string
 }
 
+// String is the line the command prints, "kind: key: text".
 func (n Note) String() string { return n.Kind.String() + ": " + n.Key + ": " + n.Text }
 
 // Convert reads a Butler config (YAML) and returns the equivalent Herald

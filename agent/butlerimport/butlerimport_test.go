@@ -59,6 +59,6 @@ func golden(t *testing.T, file string, got []byte) {
 		t.Fatalf("%v (run go test -update to create it)", err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+		t.Errorf("%s differs from the output (go test -update rewrites it; the rules follow rules/packs/qliksense.toml):\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }

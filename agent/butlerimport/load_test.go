@@ -280,3 +280,49 @@ func schedulerRecords(t *testing.T, input, path string, filter parsers.Filter) [
 	}
 	return recs
 }
+
+// TestCopiesMatchPack checks that each generated rule detects, keys, dedups
+// and words its alert exactly as the pack rule it copies, so migrating from
+// Butler changes where alerts go, not what they are.
+func TestCopiesMatchPack(t *testing.T) {
+	l := load(t, convertFile(t, "butler", Options{}))
+	infos := map[string]rules.InputInfo{}
+	for _, in := range l.cfg.Inputs {
+		p, err := parsersall.New(in.Parser, in.ParserOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		infos[in.Name] = rules.InputInfo{Fields: p.Fields(), Verbatim: p.Verbatim(), Parser: in.Parser}
+	}
+	pack, err := rules.Load(nil, "", []string{packName}, infos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies := map[string]string{
+		"butler-reload-failed-signl4":    "qlik-reload-failed",
+		"butler-reload-failed-webhooks":  "qlik-reload-failed",
+		"butler-reload-aborted-signl4":   "qlik-reload-aborted",
+		"butler-reload-aborted-webhooks": "qlik-reload-aborted",
+		"butler-reload-succeeded":        "qlik-reload-succeeded",
+	}
+	if n := len(l.rules.Rules()); n != len(copies) {
+		t.Errorf("%d rules generated, want %d", n, len(copies))
+	}
+	for id, orig := range copies {
+		got, ok := l.rules.Rule(id)
+		if !ok {
+			t.Errorf("no rule %s", id)
+			continue
+		}
+		want, _ := pack.Rule(orig)
+		if got.When != want.When || got.Key != want.Key || got.Dedup != want.Dedup || got.Title != want.Title ||
+			got.Message != want.Message || got.Severity != want.Severity || !slices.Equal(got.Parsers, want.Parsers) {
+			t.Errorf("rule %s differs from pack rule %s:\n%+v\n%+v", id, orig, got, want)
+		}
+		for k, v := range want.Fields {
+			if got.Fields[k] != v {
+				t.Errorf("rule %s: field %s = %q, pack rule %s has %q", id, k, got.Fields[k], orig, v)
+			}
+		}
+	}
+}

@@ -34,7 +34,7 @@ func (c *converter) renderConfig() []byte {
 	if len(sinks) == 0 {
 		c.note(Changed, "Butler", "neither SIGNL4 nor reload task webhooks are enabled: the generated config prints alerts "+
 			"on the console (sink \"console\"); add a sink")
-		sinks = []*sink{{name: "console", plugin: "console", comments: []string{"Butler sent reload alerts nowhere Herald can: add your sink here"}}}
+		sinks = []*sink{{name: "console", plugin: "console", comments: []string{"Butler had no SIGNL4 or reload webhook to carry over: replace this with your sink"}}}
 	}
 	for _, s := range sinks {
 		w.blank()
@@ -57,9 +57,9 @@ func (c *converter) renderConfig() []byte {
 	w.blank()
 	w.line("[rules]")
 	if len(c.routes) > 0 {
-		w.comment("Copies of the " + packName + " pack's rules, one per Butler event and destination, so each\n" +
-			"alert goes only where Butler sent it, with Butler's rate limit. They replace\n" +
-			"the pack, whose rules send every alert to every sink.")
+		w.comment("Copies of the " + packName + " pack's rules, one per Butler event and destination,\n" +
+			"so each alert goes only where Butler sent it, with Butler's rate limit.\n" +
+			"They replace the pack, whose rules send every alert to every sink.")
 		w.kv("files", stringArray([]string{RulesFile}), "")
 	} else {
 		w.kv("packs", stringArray([]string{packName}), "")

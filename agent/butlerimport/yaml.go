@@ -46,6 +46,12 @@ func parseYAML(file string, data []byte) (node, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return node{}, &Error{File: file, Msg: "not a Butler config: the file is empty"}
 	}
+	// yaml.v3 reports duplicate keys only when decoding into Go values; Butler
+	// (js-yaml) refuses them, and which one wins would be a guess.
+	if err := duplicateKey(&doc); err != nil {
+		err.File = file
+		return node{}, err
+	}
 	root := node{n: doc.Content[0]}
 	if resolve(root.n).Kind != yaml.MappingNode {
 		return node{}, &Error{File: file, Line: root.n.Line,
@@ -87,6 +93,30 @@ func yamlError(file string, err error) error {
 		}
 	}
 	return &Error{File: file, Line: line, Msg: "not valid YAML: " + msg}
+}
+
+// duplicateKey finds the first mapping in n that has a key twice. Aliases
+// are not followed: the nodes they name are checked where they are written.
+func duplicateKey(n *yaml.Node) *Error {
+	if n.Kind == yaml.MappingNode {
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+				continue
+			}
+			if line, dup := seen[k.Value]; dup {
+				return &Error{Line: k.Line, Msg: fmt.Sprintf("not valid YAML: mapping key %q already defined at line %d", k.Value, line)}
+			}
+			seen[k.Value] = k.Line
+		}
+	}
+	for _, c := range n.Content {
+		if err := duplicateKey(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // node is a YAML node and the Butler key path that leads to it.
