@@ -50,7 +50,7 @@ next successful run of the same task resolves it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newCheckCmd(), newVersionCmd(), newPluginCmd(), newOutboxCmd())
+	root.AddCommand(newRunCmd(), newCheckCmd(), newVersionCmd(), newPluginCmd(), newOutboxCmd(), newImportCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	return root
 }
