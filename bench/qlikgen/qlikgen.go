@@ -66,10 +66,10 @@ type routine struct {
 	task   bool
 }
 
-// routines is the mix of ordinary rows, weighted per mille (about 13% carry
-// a task's columns, which makes rows 265 bytes long on average). Coordinator
-// chatter dominates a scheduler log; task rows come from a pool of tasks that
-// never fail. A few rows mention outcome words from other loggers, as real
+// routines is the mix of ordinary rows, weighted per mille. Coordinator
+// chatter dominates a scheduler log; about 13% of rows carry a task's columns
+// (rows are then about 270 bytes long on average). Task rows come from a pool
+// of tasks that never fail. A few rows mention outcome words from other loggers, as real
 // logs do, so a rule that ignores the logger would be caught out.
 var routines = []routine{
 	{200, "DEBUG", loggerMaster, "Checking for tasks to trigger (%d pending)", 20, false},
