@@ -484,7 +484,7 @@ func processes(procs []procstat.Proc) []Process {
 			f[0] = filepath.Base(f[0])
 			cmd = strings.Join(f, " ")
 		}
-		out[i] = Process{PID: p.PID, Role: role, Command: cmd, PeakRSSBytes: p.PeakRSS}
+		out[i] = Process{PID: p.PID, Role: role, Command: cmd, PeakRSSBytes: p.PeakRSS, AnonBytes: p.RSSAnon, FileBytes: p.RSSFile}
 	}
 	return out
 }

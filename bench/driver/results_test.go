@@ -38,19 +38,19 @@ func sample() *Results {
 	return &Results{
 		Started:  time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC),
 		Machine:  Machine{OS: "linux", Arch: "amd64", CPUs: 2, GoVersion: "go1.26.8", LoadAvg: "0.50 0.40 0.30"},
-		Workload: Workload{Rows: 1_000_000, Bytes: 266_800_919, Alerts: 10_000, Rules: 20, Seed: 1, LatencyAlerts: 200},
+		Workload: Workload{Rows: 1_000_000, Bytes: 269_800_919, Alerts: 10_000, Rules: 20, Seed: 1, LatencyAlerts: 200},
 		Herald: Herald{
 			CatchUpS: 1.2, CatchUpCPUS: 1.9, FirstAlertS: 0.05, RowsPerS: 833_333, MBPerS: 222,
 			LatencyMS: Latency{Samples: make([]float64, 200), P50: 3.1, P99: 140, Max: 180},
 			IdleS:     30, IdleCPUS: 0.01, IdleCPUPct: 0.033,
 			Processes: []Process{
-				{PID: 10, Role: "agent", Command: "herald run --config /w/herald.toml", PeakRSSBytes: 25 << 20},
-				{PID: 11, Role: "plugin", Command: "herald plugin serve webhook", PeakRSSBytes: 21 << 20},
+				{PID: 10, Role: "agent", Command: "herald run --config /w/herald.toml", PeakRSSBytes: 25 << 20, AnonBytes: 8 << 20, FileBytes: 17 << 20},
+				{PID: 11, Role: "plugin", Command: "herald plugin serve webhook", PeakRSSBytes: 21 << 20, AnonBytes: 6 << 20, FileBytes: 15 << 20},
 			},
 			StopS: 0.02,
 		},
 		SyslogNG: &Peer{Version: "syslog-ng 3 (3.38.1)", CatchUpS: 4, CatchUpCPUS: 4, Ratio: 0.3,
-			Processes: []Process{{PID: 20, Role: "agent", Command: "syslog-ng -F", PeakRSSBytes: 32 << 20}}},
+			Processes: []Process{{PID: 20, Role: "agent", Command: "syslog-ng -F", PeakRSSBytes: 32 << 20, AnonBytes: 20 << 20, FileBytes: 10 << 20}}},
 		Checks: []Check{{Name: "every alert delivered once", OK: true, Got: "10200 events"}},
 	}
 }

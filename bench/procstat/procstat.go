@@ -18,8 +18,11 @@ type Proc struct {
 	CPU time.Duration
 	// PeakRSS is VmHWM, the most memory the process has had resident, in bytes.
 	PeakRSS int64
-	// RSS is VmRSS, the memory resident now, in bytes.
-	RSS int64
+	// RSS is VmRSS, the memory resident now, in bytes: RSSAnon (the heap,
+	// stacks and other private memory) plus RSSFile (mapped files, such as
+	// the executable's pages, which processes running the same binary share)
+	// plus shared memory.
+	RSS, RSSAnon, RSSFile int64
 }
 
 // TotalCPU sums the CPU time of procs.

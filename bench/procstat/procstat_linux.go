@@ -111,7 +111,7 @@ func readStat(pid int) (Proc, error) {
 	}, nil
 }
 
-// readStatus fills PeakRSS and RSS from /proc/PID/status.
+// readStatus fills PeakRSS and the RSS fields from /proc/PID/status.
 func readStatus(p *Proc) error {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID))
 	if err != nil {
@@ -119,18 +119,15 @@ func readStatus(p *Proc) error {
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
 		name, val, ok := strings.Cut(line, ":")
-		if !ok || (name != "VmHWM" && name != "VmRSS") {
+		dst := map[string]*int64{"VmHWM": &p.PeakRSS, "VmRSS": &p.RSS, "RssAnon": &p.RSSAnon, "RssFile": &p.RSSFile}[name]
+		if !ok || dst == nil {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
 		if err != nil {
 			return fmt.Errorf("procstat: /proc/%d/status: %s: %w", p.PID, name, err)
 		}
-		if name == "VmHWM" {
-			p.PeakRSS = kb << 10
-		} else {
-			p.RSS = kb << 10
-		}
+		*dst = kb << 10
 	}
 	return nil
 }

@@ -34,8 +34,8 @@ func TestReadSelf(t *testing.T) {
 	if p.PID != os.Getpid() || p.PPID != os.Getppid() {
 		t.Errorf("PID, PPID = %d, %d; want %d, %d", p.PID, p.PPID, os.Getpid(), os.Getppid())
 	}
-	if p.CPU <= 0 || p.PeakRSS < p.RSS || p.RSS <= 0 {
-		t.Errorf("CPU %v, PeakRSS %d, RSS %d: want positive, peak at least current", p.CPU, p.PeakRSS, p.RSS)
+	if p.CPU <= 0 || p.PeakRSS < p.RSS || p.RSS <= 0 || p.RSSAnon <= 0 || p.RSSFile <= 0 || p.RSSAnon+p.RSSFile > p.RSS {
+		t.Errorf("CPU %v, PeakRSS %d, RSS %d = anon %d + file %d + shmem: want positive, peak at least current", p.CPU, p.PeakRSS, p.RSS, p.RSSAnon, p.RSSFile)
 	}
 	if !strings.Contains(p.Name, "procstat.test") {
 		t.Errorf("Name %q, want the test binary's command line", p.Name)
