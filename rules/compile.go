@@ -118,11 +118,19 @@ func compileRule(r *Rule, input string, info InputInfo, opts []expr.Option) (*co
 		return p
 	}
 	asString := expr.AsKind(reflect.String)
-	if r.When == "" || r.Key == "" {
+	if r.When == "" || (r.Key == "" && r.KeyFromRef == "") {
 		return nil, nil // reported as missing already
 	}
 	c.when = prog("when", r.When, expr.AsBool())
-	c.key = prog("key", r.Key, asString)
+	if r.Key != "" {
+		c.key = prog("key", r.Key, asString)
+	}
+	if r.KeyFromRef != "" {
+		c.keyFromRef = prog("key_from_ref", r.KeyFromRef, asString)
+	}
+	if r.By != "" {
+		c.by = prog("by", r.By, asString)
+	}
 	if r.Dedup != "" {
 		c.dedup = prog("dedup", r.Dedup, asString)
 	}
@@ -213,7 +221,7 @@ func identifiers(p *vm.Program, into map[string]bool) {
 
 // programs lists every program of a compiled rule.
 func (c *compiled) programs() []*vm.Program {
-	ps := []*vm.Program{c.when, c.key, c.dedup, c.title, c.message}
+	ps := []*vm.Program{c.when, c.key, c.keyFromRef, c.by, c.dedup, c.title, c.message}
 	for _, f := range c.fields {
 		ps = append(ps, f.prog)
 	}

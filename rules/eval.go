@@ -35,10 +35,10 @@ func (s *Set) NewEvaluator() *Evaluator {
 //
 // A rule whose expression fails at run time is reported in the returned error
 // (errors.Join of *Error, one per failure) and never stops the other rules. A
-// failing `when`, `key` or `dedup` drops that rule's match; a failing title,
-// message or field still yields the match, with the rule id as the title, an
-// empty message, or without that field, because a lost alert is worse than a
-// plain one.
+// failing `when`, `key`, `key_from_ref` or `dedup` drops that rule's match; a
+// failing `by`, title, message or field still yields the match, with no By,
+// the rule id as the title, an empty message, or without that field, because
+// a lost alert is worse than a plain one.
 func (e *Evaluator) Eval(rec *parsers.Record) ([]Match, error) {
 	e.out = e.out[:0]
 	ir := e.set.inputs[rec.Input]
@@ -71,14 +71,27 @@ func (e *Evaluator) Eval(rec *parsers.Record) ([]Match, error) {
 			continue
 		}
 		m := Match{Rule: c.rule}
-		if m.Key, err = e.str(c.key, env); err != nil {
-			errs = append(errs, e.fail(c, ir, "key", err))
-			continue
+		if c.key != nil {
+			if m.Key, err = e.str(c.key, env); err != nil {
+				errs = append(errs, e.fail(c, ir, "key", err))
+				continue
+			}
+		}
+		if c.keyFromRef != nil {
+			if m.Ref, err = e.str(c.keyFromRef, env); err != nil {
+				errs = append(errs, e.fail(c, ir, "key_from_ref", err))
+				continue
+			}
 		}
 		if c.dedup != nil {
 			if m.Dedup, err = e.str(c.dedup, env); err != nil {
 				errs = append(errs, e.fail(c, ir, "dedup", err))
 				continue
+			}
+		}
+		if c.by != nil {
+			if m.By, err = e.str(c.by, env); err != nil {
+				errs = append(errs, e.fail(c, ir, "by", err))
 			}
 		}
 		if c.title != nil {

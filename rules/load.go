@@ -57,7 +57,10 @@ type ruleSpec struct {
 	Inputs      []string          `toml:"inputs"`
 	Parsers     []string          `toml:"parsers"`
 	When        string            `toml:"when"`
+	Action      string            `toml:"action"`
 	Key         string            `toml:"key"`
+	KeyFromRef  string            `toml:"key_from_ref"`
+	By          string            `toml:"by"`
 	Dedup       string            `toml:"dedup"`
 	Severity    string            `toml:"severity"`
 	Title       string            `toml:"title"`
@@ -72,7 +75,7 @@ type ruleSpec struct {
 // (the TOML decoder alone would also accept other capitalisations).
 var ruleKeys = map[string]bool{
 	"id": true, "description": true, "inputs": true, "parsers": true, "when": true,
-	"key": true, "dedup": true, "severity": true, "title": true, "message": true,
+	"action": true, "key": true, "key_from_ref": true, "by": true, "dedup": true, "severity": true, "title": true, "message": true,
 	"fields": true, "rate_limit": true, "sinks": true, "resolves": true,
 }
 
@@ -292,10 +295,44 @@ func newRule(rs ruleSpec, file string, line int, keyLines map[string]int) (*Rule
 	case !validID.MatchString(rs.ID):
 		fail("id", "%q may only contain a-z, 0-9, '.', '_' and '-'", rs.ID)
 	}
-	required := []struct{ key, val string }{{"when", rs.When}, {"key", rs.Key}}
-	if len(rs.Resolves) == 0 {
-		// A resolving rule may leave title and message to the alert it resolves.
-		required = append(required, struct{ key, val string }{"title", rs.Title}, struct{ key, val string }{"message", rs.Message})
+	action := Action(rs.Action)
+	switch {
+	case action == "" && len(rs.Resolves) > 0:
+		action = ActionResolve
+	case action == "":
+		action = ActionFire
+	case !slices.Contains(actions, action):
+		fail("action", "%q is not one of %s", rs.Action, joinActions())
+		action = ActionFire // check the rest as a firing rule
+	}
+	if r != nil {
+		r.Action, r.KeyFromRef, r.By = action, rs.KeyFromRef, rs.By
+	}
+	required := []struct{ key, val string }{{"when", rs.When}}
+	if action == ActionFire {
+		// A rule that does not fire may leave title and message to the alert
+		// it acts on.
+		required = append(required, struct{ key, val string }{"key", rs.Key},
+			struct{ key, val string }{"title", rs.Title}, struct{ key, val string }{"message", rs.Message})
+		for _, k := range []struct{ key, val string }{{"key_from_ref", rs.KeyFromRef}, {"by", rs.By}} {
+			if strings.TrimSpace(k.val) != "" {
+				fail(k.key, "only for rules that act on existing alerts (action = resolve, acknowledge or annotate)")
+			}
+		}
+	} else {
+		hasKey, hasRef := strings.TrimSpace(rs.Key) != "", strings.TrimSpace(rs.KeyFromRef) != ""
+		switch {
+		case hasKey && hasRef:
+			fail("key_from_ref", "set key or key_from_ref, not both")
+		case !hasKey && !hasRef:
+			fail("key", "is required (or key_from_ref, to find the alert by a sink's reference)")
+		}
+	}
+	if len(rs.Resolves) > 0 && action != ActionResolve {
+		fail("resolves", "only for action = \"resolve\" (this rule's action is %q)", action)
+	}
+	if len(rs.Resolves) > 0 && strings.TrimSpace(rs.KeyFromRef) != "" {
+		fail("key_from_ref", "cannot be combined with resolves, which matches alerts by key")
 	}
 	for _, k := range required {
 		if strings.TrimSpace(k.val) == "" {
@@ -340,6 +377,15 @@ func newRule(rs ruleSpec, file string, line int, keyLines map[string]int) (*Rule
 	return r, errs
 }
 
+// joinActions lists the actions for messages: fire, resolve, ....
+func joinActions() string {
+	names := make([]string, len(actions))
+	for i, a := range actions {
+		names[i] = string(a)
+	}
+	return strings.Join(names, ", ")
+}
+
 // checkIDs checks that ids are unique and that resolves names rules that fire.
 func checkIDs(rules []*Rule) []error {
 	var errs []error
@@ -362,9 +408,9 @@ func checkIDs(rules []*Rule) []error {
 			case target == r:
 				errs = append(errs, &Error{File: r.File, Line: r.lineOf("resolves"), Rule: r.ID, Key: "resolves",
 					Err: errors.New("a rule cannot resolve itself")})
-			case target.Resolving():
+			case !target.Fires():
 				errs = append(errs, &Error{File: r.File, Line: r.lineOf("resolves"), Rule: r.ID, Key: "resolves",
-					Err: fmt.Errorf("rule %q only resolves and never fires, so there is nothing to resolve", id)})
+					Err: fmt.Errorf("rule %q only %ss and never fires, so there is nothing to resolve", id, target.Action)})
 			default:
 				target.ResolvedBy = append(target.ResolvedBy, r.ID)
 			}

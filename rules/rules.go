@@ -47,6 +47,29 @@ const (
 // DefaultSeverity is the severity of a rule that names none.
 const DefaultSeverity = "warning"
 
+// Action is what a match of a rule does to alerts.
+type Action string
+
+// The actions a rule can take. A rule fires unless it says otherwise; a rule
+// with `resolves` resolves.
+const (
+	// ActionFire opens the alert of the rule and key, or repeats it.
+	ActionFire Action = "fire"
+	// ActionResolve resolves open alerts: those of the rules in Resolves with
+	// the match's key or, without Resolves, every alert with the key (or the
+	// remote reference, see KeyFromRef).
+	ActionResolve Action = "resolve"
+	// ActionAcknowledge marks the open alerts with the key (or reference) as
+	// acknowledged, by the match's By.
+	ActionAcknowledge Action = "acknowledge"
+	// ActionAnnotate sends a note about the alerts with the key (or
+	// reference) and changes nothing.
+	ActionAnnotate Action = "annotate"
+)
+
+// actions lists the valid actions, in the order messages name them.
+var actions = []Action{ActionFire, ActionResolve, ActionAcknowledge, ActionAnnotate}
+
 // Rule is one loaded rule. Its exported fields are what the rule file said,
 // after defaults; a Rule is shared and must not be modified.
 type Rule struct {
@@ -73,15 +96,20 @@ type Rule struct {
 	// Sinks name the sinks (or "kind:<plugin>") the rule's events go to; empty
 	// means every sink. The agent resolves and validates them.
 	Sinks []string
+	// Action is what a match does: fire (the default), resolve, acknowledge or
+	// annotate. A rule with Resolves has ActionResolve.
+	Action Action
 	// Resolves names the rules whose open alerts a match of this rule resolves.
 	// A rule with Resolves never fires.
 	Resolves []string
 	// ResolvedBy lists the rules that resolve this one, sorted.
 	ResolvedBy []string
 
-	// The expression sources, as written.
-	When, Key, Dedup, Title, Message string
-	Fields                           map[string]string
+	// The expression sources, as written. KeyFromRef (instead of Key) finds
+	// the alert by a sink's remote reference, such as the Rocket.Chat thread
+	// a reply is in; By names who acted. Both are for actions other than fire.
+	When, Key, KeyFromRef, By, Dedup, Title, Message string
+	Fields                                           map[string]string
 
 	keyLines map[string]int // line of each key in File, for messages
 }
@@ -96,9 +124,12 @@ func (r *Rule) lineOf(key string) int {
 	return r.Line
 }
 
-// Resolving reports whether the rule resolves other rules' alerts instead of
-// firing its own.
-func (r *Rule) Resolving() bool { return len(r.Resolves) > 0 }
+// Resolving reports whether the rule resolves alerts instead of firing its own.
+func (r *Rule) Resolving() bool { return r.Action == ActionResolve }
+
+// Fires reports whether the rule opens alerts of its own; the other actions
+// change (or comment on) alerts that exist.
+func (r *Rule) Fires() bool { return r.Action == ActionFire }
 
 // where is the rule's position for messages: file or file:line.
 func (r *Rule) where() string { return position(r.File, r.Line) }
@@ -107,12 +138,19 @@ func (r *Rule) where() string { return position(r.File, r.Line) }
 type Match struct {
 	Rule *Rule
 	// Key correlates a firing with its resolution (for Qlik reloads: the
-	// TaskId). It may be empty.
+	// TaskId). It may be empty; it is empty for a rule with KeyFromRef.
 	Key string
+	// Ref is the value of the rule's key_from_ref: a remote reference a sink
+	// returned for an alert (a Rocket.Chat message id) that the alerts to act
+	// on are looked up by. Empty for rules without key_from_ref.
+	Ref string
+	// By is who acted (the rule's `by`), for acknowledgements and resolutions.
+	By string
 	// Dedup is the rule's dedup value, "" when the rule has none or it was
 	// empty: matches of one rule with the same non-empty Dedup are one alert.
 	Dedup string
-	// Title and Message are empty for a resolving rule that does not set them.
+	// Title and Message are empty for a rule that does not fire and does not
+	// set them.
 	Title, Message string
 	// Fields holds the rule's fields whose values were not empty; nil if none.
 	Fields map[string]string
@@ -190,9 +228,9 @@ type inputRules struct {
 
 // compiled is one rule compiled for one input.
 type compiled struct {
-	rule                             *Rule
-	when, key, dedup, title, message *vm.Program
-	fields                           []compiledField
+	rule                                             *Rule
+	when, key, keyFromRef, by, dedup, title, message *vm.Program
+	fields                                           []compiledField
 	// clauses is the rule's prefilter: each clause lists indexes into the
 	// input's matcher literals, at least one of which must occur in the raw
 	// text. Empty: the rule may match any record.
