@@ -1,6 +1,7 @@
 // Package lifecycle turns rule matches into alert events: it opens alerts, resolves
-// them, drops duplicate outcomes, rate-limits repeats per rule and key (counting
-// what it holds back) and decides which sinks each event goes to.
+// and acknowledges them, sends notes about them, drops duplicate outcomes,
+// rate-limits repeats per rule and key (counting what it holds back) and
+// decides which sinks each event goes to.
 //
 // It works inside the caller's state transaction, so the alert changes it makes
 // are committed together with the file position and the enqueued events: a crash
@@ -11,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +26,17 @@ type Sink struct {
 	Kind string // the plugin: a built-in name, or the executable's base name
 }
 
+// Action is what a rule's match does (the rules package's Action, as text).
+type Action string
+
+// The actions. The zero Action fires, or resolves for a rule with Resolves.
+const (
+	Fire        Action = "fire"
+	Resolve     Action = "resolve"
+	Acknowledge Action = "acknowledge"
+	Annotate    Action = "annotate"
+)
+
 // RuleInfo is what the lifecycle needs to know of a rule.
 type RuleInfo struct {
 	ID        string
@@ -31,12 +44,34 @@ type RuleInfo struct {
 	RateLimit time.Duration
 	Sinks     []string // sink names or "kind:<plugin>"; empty routes to every sink
 	Resolves  []string
+	// Action is what a match does; "" is Fire, or Resolve with Resolves.
+	Action Action
+	// KeyFromRef: the rule finds the alerts it acts on by Match.Ref, a remote
+	// reference, instead of by Match.Key.
+	KeyFromRef bool
+}
+
+// action returns the rule's action with the default applied.
+func (r *RuleInfo) action() Action {
+	switch {
+	case r.Action != "":
+		return r.Action
+	case len(r.Resolves) > 0:
+		return Resolve
+	}
+	return Fire
 }
 
 // Match is one rule match on one record.
 type Match struct {
-	Rule    *RuleInfo
-	Key     string
+	Rule *RuleInfo
+	Key  string
+	// Ref addresses the alerts a rule with KeyFromRef acts on: a remote
+	// reference a sink returned for them (a Rocket.Chat thread's root message
+	// id).
+	Ref string
+	// By is who acted (acknowledged, resolved); stored with the alert.
+	By      string
 	Dedup   string
 	Title   string
 	Message string
@@ -58,7 +93,7 @@ type Routed struct {
 type Stats struct {
 	Duplicates int // outcomes already seen (same rule and dedup value)
 	Suppressed int // firings held back by a rate limit
-	Unmatched  int // resolutions with no open alert
+	Unmatched  int // resolutions, acknowledgements and notes with no alert to act on
 }
 
 // Lifecycle applies matches to alert state.
@@ -117,22 +152,14 @@ func (l *Lifecycle) route(r *RuleInfo) ([]string, error) {
 }
 
 // Apply records one match in tx and returns the events it produces (none, one,
-// or one per alert it resolves).
+// or one per alert it acts on).
 func (l *Lifecycle) Apply(tx *state.Tx, m Match, st *Stats) ([]Routed, error) {
 	at := m.Time
 	if at.IsZero() {
 		at = l.now()
 	}
-	if len(m.Rule.Resolves) > 0 {
-		return l.resolve(tx, m, at, st)
-	}
-	return l.fire(tx, m, at, st)
-}
-
-func (l *Lifecycle) fire(tx *state.Tx, m Match, at time.Time, st *Stats) ([]Routed, error) {
-	r := m.Rule
 	if m.Dedup != "" {
-		id := "dedup\x00" + r.ID + "\x00" + m.Dedup
+		id := "dedup\x00" + m.Rule.ID + "\x00" + m.Dedup
 		if tx.Seen(id) {
 			st.Duplicates++
 			return nil, nil
@@ -141,7 +168,18 @@ func (l *Lifecycle) fire(tx *state.Tx, m Match, at time.Time, st *Stats) ([]Rout
 			return nil, err
 		}
 	}
+	switch act := m.Rule.action(); {
+	case act == Fire:
+		return l.fire(tx, m, at, st)
+	case act == Resolve && len(m.Rule.Resolves) > 0:
+		return l.resolve(tx, m, at, st)
+	default:
+		return l.act(tx, m, act, at, st)
+	}
+}
 
+func (l *Lifecycle) fire(tx *state.Tx, m Match, at time.Time, st *Stats) ([]Routed, error) {
+	r := m.Rule
 	a, open := tx.Alert(r.ID, m.Key)
 	if open && a.Status == sdk.StatusResolved {
 		open = false
@@ -194,6 +232,9 @@ func (l *Lifecycle) resolve(tx *state.Tx, m Match, at time.Time, st *Stats) ([]R
 		a.Status = sdk.StatusResolved
 		a.ResolvedAt = at
 		a.LastSeen = at
+		if m.By != "" {
+			a.ResolvedBy = m.By
+		}
 		suppressed := a.Suppressed
 		a.Suppressed, a.SuppressedSince = 0, time.Time{}
 		if err := tx.PutAlert(a); err != nil {
@@ -222,6 +263,171 @@ func (l *Lifecycle) resolve(tx *state.Tx, m Match, at time.Time, st *Stats) ([]R
 		st.Unmatched++
 	}
 	return out, nil
+}
+
+// act applies a resolution, acknowledgement or note to the alerts that exist
+// with the match's key, of any rule, or with its remote reference. Each
+// event names the alert's rule, so a sink gets back the reference it returned
+// for the alert (a Rocket.Chat sink replies in the alert's thread). It goes to
+// the sinks of the acting rule that the alert's own rule routes to: a note
+// about an alert never reaches a sink that was not told of the alert.
+func (l *Lifecycle) act(tx *state.Tx, m Match, act Action, at time.Time, st *Stats) ([]Routed, error) {
+	// An empty key or reference addresses nothing: a callback about an alert
+	// Herald did not raise (no external id, a message outside any thread)
+	// must not touch the alerts that happen to have an empty key.
+	var targets []state.Alert
+	switch {
+	case m.Rule.KeyFromRef:
+		if m.Ref != "" {
+			targets = alertsByRef(tx, m.Ref)
+		}
+	case m.Key != "":
+		targets = tx.AlertsByKey(m.Key)
+	}
+	sinks, err := l.route(m.Rule)
+	if err != nil {
+		return nil, err
+	}
+	var out []Routed
+	for _, a := range targets {
+		status := sdk.StatusInfo
+		switch act {
+		case Resolve:
+			if a.Status == sdk.StatusResolved {
+				continue
+			}
+			status = sdk.StatusResolved
+			a.Status, a.ResolvedAt = status, at
+			if m.By != "" {
+				a.ResolvedBy = m.By
+			}
+			a.Suppressed, a.SuppressedSince = 0, time.Time{}
+		case Acknowledge:
+			// Acknowledging twice is news only when someone else does it
+			// (SIGNL4's multi_ack): an echo of an acknowledgement, say from
+			// SIGNL4 confirming one sent from chat, is not repeated.
+			if a.Status == sdk.StatusResolved || (a.Status == sdk.StatusAcknowledged && (m.By == "" || hasName(a.AckedBy, m.By))) {
+				continue
+			}
+			status = sdk.StatusAcknowledged
+			a.Status = status
+			a.AckedBy = addName(a.AckedBy, m.By)
+		}
+		a.LastSeen = later(a.LastSeen, at)
+		if err := tx.PutAlert(a); err != nil {
+			return nil, err
+		}
+		title := m.Title
+		if title == "" {
+			title = a.Title
+		}
+		ev := sdk.Event{
+			ID: eventID(m.Origin, a.Rule, string(status), a.Key, at), Rule: a.Rule, Status: status,
+			Key: a.Key, Severity: a.Severity, Title: title, Message: m.Message, Fields: m.Fields, Time: at, Host: l.host,
+		}
+		to := sinks
+		if own, ok := l.rules[a.Rule]; ok {
+			ownSinks, err := l.route(own)
+			if err != nil {
+				return nil, err
+			}
+			to = intersect(sinks, ownSinks)
+		}
+		out = append(out, Routed{Event: ev, Sinks: to})
+	}
+	if len(out) == 0 {
+		st.Unmatched++
+	}
+	return out, nil
+}
+
+// Follow makes the alerts with key take a status that a remote system reports
+// (a SIGNL4 callback: acknowledged or closed by someone), without sending
+// anything: the state stays true to what happened even when no rule tells
+// other sinks. It returns how many alerts changed. Resolved alerts stay
+// resolved; other statuses are ignored.
+func (l *Lifecycle) Follow(tx *state.Tx, key string, status sdk.Status, by string, at time.Time) (int, error) {
+	if at.IsZero() {
+		at = l.now()
+	}
+	n := 0
+	for _, a := range tx.AlertsByKey(key) {
+		switch {
+		case a.Status == sdk.StatusResolved:
+			continue
+		case status == sdk.StatusResolved:
+			a.Status, a.ResolvedAt = sdk.StatusResolved, at
+			if by != "" {
+				a.ResolvedBy = by
+			}
+			a.Suppressed, a.SuppressedSince = 0, time.Time{}
+		case status == sdk.StatusAcknowledged && (a.Status == sdk.StatusFiring || (by != "" && !hasName(a.AckedBy, by))):
+			a.Status = sdk.StatusAcknowledged
+			a.AckedBy = addName(a.AckedBy, by)
+		default:
+			continue
+		}
+		a.LastSeen = later(a.LastSeen, at)
+		if err := tx.PutAlert(a); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// alertsByRef returns the alerts for which some sink returned ref. It reads
+// every alert: references are looked up only for callbacks (a chat reply),
+// and resolved alerts are pruned after a week, so the set stays small.
+func alertsByRef(tx *state.Tx, ref string) []state.Alert {
+	return tx.Alerts(func(a state.Alert) bool {
+		for _, r := range a.Refs {
+			if r == ref {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// hasName reports whether the comma-separated list names name.
+func hasName(list, name string) bool {
+	for n := range strings.SplitSeq(list, ",") {
+		if strings.TrimSpace(n) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// addName appends name to the comma-separated list unless it is there or empty.
+func addName(list, name string) string {
+	switch {
+	case name == "" || hasName(list, name):
+		return list
+	case list == "":
+		return name
+	}
+	return list + ", " + name
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// intersect returns the names in a that are also in b, in a's order.
+func intersect(a, b []string) []string {
+	out := make([]string, 0, len(a))
+	for _, n := range a {
+		if slices.Contains(b, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // mergeFields returns the alert's fields updated with the resolution's.
