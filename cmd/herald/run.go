@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,15 +16,29 @@ import (
 // loadAgent reads the config and builds the agent; every failure is a config
 // problem (exit status 2).
 func loadAgent(path string, logOut io.Writer) (*agent.Agent, *config.Config, *slog.Logger, error) {
+	return loadAgentQuiet(path, logOut, false)
+}
+
+// loadAgentQuiet is loadAgent; with quiet the log shows only warnings and
+// errors unless the config asks for debug, so that `herald check` prints its
+// verdict rather than the plugins' start-up chatter.
+func loadAgentQuiet(path string, logOut io.Writer, quiet bool) (*agent.Agent, *config.Config, *slog.Logger, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
+		if ce := (*config.Error)(nil); errors.As(err, &ce) {
+			err = listProblems(path, err)
+		}
 		return nil, nil, nil, usageError(err)
 	}
-	log := newLogger(logOut, cfg.Agent.LogLevel, cfg.Agent.LogFormat)
+	level := cfg.Agent.LogLevel
+	if quiet && !strings.EqualFold(level, "debug") && !strings.EqualFold(level, "error") {
+		level = "warn"
+	}
+	log := newLogger(logOut, level, cfg.Agent.LogFormat)
 	v, c, _ := buildInfo()
 	a, err := agent.Load(cfg, agent.Options{Logger: log, Version: v, Commit: c})
 	if err != nil {
-		return nil, nil, nil, usageError(fmt.Errorf("%s: %w", path, err))
+		return nil, nil, nil, usageError(listProblems(path, err))
 	}
 	return a, cfg, log, nil
 }
@@ -79,13 +94,13 @@ when all is well and 2 with every problem listed (file, key, rule, line) when no
 		Example: `  herald check --config herald.toml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, _, _, err := loadAgent(cfgPath, os.Stderr)
+			a, _, _, err := loadAgentQuiet(cfgPath, os.Stderr, true)
 			if err != nil {
 				return err
 			}
 			sum, err := a.Check(cmd.Context())
 			if err != nil {
-				return usageError(fmt.Errorf("%s: %w", cfgPath, err))
+				return usageError(listProblems(cfgPath, err))
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%s: OK\n", cfgPath)

@@ -58,7 +58,8 @@ func (c *Config) validate() (*settings, error) {
 	}
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if strings.Trim(u.Path, "/") == "" {
+	// An empty ${VAR} leaves .../webhook/ with no secret after it.
+	if p := strings.Trim(u.Path, "/"); p == "" || strings.EqualFold(p, "webhook") {
 		bad("url: has no secret in its path; copy it from SIGNL4: https://connect.signl4.com/webhook/<team or integration secret>")
 	}
 	s := &settings{

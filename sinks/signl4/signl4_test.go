@@ -242,6 +242,7 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		"no url":         {`{}`, "url: required"},
 		"no secret":      {`{"url":"https://connect.signl4.com/"}`, "url: has no secret in its path"},
+		"empty secret":   {`{"url":"https://connect.signl4.com/webhook/"}`, "url: has no secret in its path"},
 		"bad scenario":   {`{"url":"https://connect.signl4.com/webhook/x","alerting_scenario":"all"}`, "alerting_scenario: must be one of single_ack, multi_ack, emergency"},
 		"bad location":   {`{"url":"https://connect.signl4.com/webhook/x","location":"91,0"}`, "location:"},
 		"reserved param": {`{"url":"https://connect.signl4.com/webhook/x","parameters":{"x-s4-status":"new"}}`, `parameters: "x-s4-status" is set by the sink`},

@@ -31,7 +31,7 @@ func ParseURL(key, raw string) (*url.URL, error) {
 				r.secrets = append(r.secrets, piece)
 			}
 		}
-		return nil, fmt.Errorf("%s: not a valid URL: %s", key, r.Redact(err.Error()))
+		return nil, fmt.Errorf("%s: not a valid URL: %s", key, redactQuoted(r, err.Error()))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return nil, fmt.Errorf("%s: must start with https:// or http://", key)
@@ -40,6 +40,34 @@ func ParseURL(key, raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("%s: has no host", key)
 	}
 	return u, nil
+}
+
+// redactQuoted redacts the quoted parts of a url.Parse error message, which
+// are the pieces of the URL it quotes (`invalid port ":…" after host`). The
+// words around them are the library's: redacting those too would turn
+// "invalid port" into "invalid …" whenever a piece of the URL is "port".
+func redactQuoted(r *Redactor, msg string) string {
+	var b strings.Builder
+	for {
+		start := strings.IndexByte(msg, '"')
+		if start < 0 {
+			break
+		}
+		end := strings.IndexByte(msg[start+1:], '"')
+		if end < 0 {
+			break
+		}
+		end += start + 1
+		b.WriteString(msg[:start+1])
+		b.WriteString(r.Redact(msg[start+1 : end]))
+		b.WriteByte('"')
+		msg = msg[end+1:]
+	}
+	if strings.IndexByte(msg, '"') >= 0 {
+		msg = r.Redact(msg) // an unbalanced quote: redact the rest whole
+	}
+	b.WriteString(msg)
+	return b.String()
 }
 
 // ParseTimeout parses a duration from config key key ("10s", "1m30s"); ""

@@ -110,6 +110,29 @@ func TestRedactor(t *testing.T) {
 	}
 }
 
+func TestParseURLErrors(t *testing.T) {
+	const secret = "t3amS3cr3t"
+	tests := []struct{ raw, want string }{
+		{"", "url: required"},
+		{"ftp://connect.signl4.com/webhook/" + secret, "url: must start with https:// or http://"},
+		{"https:///webhook/" + secret, "url: has no host"},
+		// What the URL parser quotes is redacted, its own words are not.
+		{"https://connect.signl4.com:port/webhook/" + secret, `url: not a valid URL: invalid port ":…" after host`},
+		{"https://connect.signl4.com:" + secret + "/webhook/x", `url: not a valid URL: invalid port ":…" after host`},
+		{"https://connect.signl4.com/webhook/" + secret + "%zz", `url: not a valid URL: invalid URL escape "%zz"`},
+		{"https://connect signl4 com/webhook/" + secret, `url: not a valid URL: invalid character " " in host name`},
+	}
+	for _, tt := range tests {
+		_, err := ParseURL("url", tt.raw)
+		if err == nil || err.Error() != tt.want {
+			t.Errorf("ParseURL(%q) = %v, want %q", tt.raw, err, tt.want)
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("ParseURL(%q) error shows the secret: %v", tt.raw, err)
+		}
+	}
+}
+
 func TestTruncateAndBodyText(t *testing.T) {
 	if got := Truncate("héllo wörld", 7); got != "hé…" && len(got) > 7 {
 		t.Errorf("Truncate = %q (%d bytes)", got, len(got))
