@@ -60,6 +60,7 @@ type Agent struct {
 	opts   Options
 	log    *slog.Logger
 	inputs []*input
+	hooks  []*httpInput
 	rules  *rules.Set
 	sinks  []*sinkSpec
 	life   *lifecycle.Lifecycle
@@ -89,8 +90,15 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 
 	infos := map[string]rules.InputInfo{}
 	for _, in := range cfg.Inputs {
-		if in.Type != "file" {
-			continue // http inputs are handled by the server
+		if in.Type == "http" {
+			h, err := a.newHTTPInput(in)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("input %q: %w", in.Name, err))
+				continue
+			}
+			a.hooks = append(a.hooks, h)
+			infos[in.Name] = rules.InputInfo{Fields: h.handler.Fields(), Parser: in.Format}
+			continue
 		}
 		p, err := parsersall.New(in.Parser, in.ParserOptions)
 		if err != nil {
@@ -145,6 +153,7 @@ func ruleInfos(set *rules.Set) []*lifecycle.RuleInfo {
 	for _, r := range set.Rules() {
 		out = append(out, &lifecycle.RuleInfo{
 			ID: r.ID, Severity: r.Severity, RateLimit: r.RateLimit, Sinks: r.Sinks, Resolves: r.Resolves,
+			Action: lifecycle.Action(r.Action), KeyFromRef: r.KeyFromRef != "",
 		})
 	}
 	return out

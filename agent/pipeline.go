@@ -227,16 +227,7 @@ func (p *pipeline) emitFor(f *openFile) parsers.Emit {
 		}
 		for _, m := range ms {
 			p.metrics.Rule(m.Rule.ID).Matches.Inc()
-			p.matches = append(p.matches, lifecycle.Match{
-				Rule:    p.agent.life.Rule(m.Rule.ID),
-				Key:     m.Key,
-				Dedup:   m.Dedup,
-				Title:   m.Title,
-				Message: m.Message,
-				Fields:  m.Fields,
-				Time:    rec.Time,
-				Origin:  fmt.Sprintf("%s:%s@%d", p.in.cfg.Name, f.key, rec.Offset),
-			})
+			p.matches = append(p.matches, p.agent.lifecycleMatch(m, rec.Time, fmt.Sprintf("%s:%s@%d", p.in.cfg.Name, f.key, rec.Offset)))
 		}
 	}
 }
@@ -258,34 +249,16 @@ func (p *pipeline) commit(ctx context.Context) error {
 	if len(p.matches) == 0 && !p.anyDirty() {
 		return nil
 	}
-	touched := map[string]bool{}
-	var produced []sdk.Event
-	var held []heldBack
+	var done applied
 	delay := 100 * time.Millisecond
 	for {
-		// Everything counted inside the transaction is counted again if it is
-		// retried, so it is collected here and published only on success.
-		clear(touched)
-		produced, held = produced[:0], held[:0]
 		err := p.store.Update(func(tx *state.Tx) error {
-			for _, m := range p.matches {
-				var st lifecycle.Stats
-				routed, err := p.agent.life.Apply(tx, m, &st)
-				if err != nil {
-					return err
-				}
-				if st.Duplicates+st.Suppressed > 0 {
-					held = append(held, heldBack{rule: m.Rule.ID, stats: st})
-				}
-				for _, r := range routed {
-					produced = append(produced, r.Event)
-					for _, sink := range r.Sinks {
-						if _, err := tx.Enqueue(sink, r.Event); err != nil {
-							return err
-						}
-						touched[sink] = true
-					}
-				}
+			var err error
+			// Everything counted inside the transaction is counted again if
+			// it is retried, so it is collected here and published only on
+			// success.
+			if done, err = p.agent.applyMatches(tx, p.matches); err != nil {
+				return err
 			}
 			now := p.agent.opts.Now()
 			for _, f := range p.files {
@@ -313,14 +286,6 @@ func (p *pipeline) commit(ctx context.Context) error {
 		}
 		delay = min(delay*2, 30*time.Second)
 	}
-	for _, ev := range produced {
-		p.metrics.Rule(ev.Rule).Events(ev.Status)
-	}
-	for _, h := range held {
-		rm := p.metrics.Rule(h.rule)
-		rm.Duplicates.Add(float64(h.stats.Duplicates))
-		rm.Suppressed.Add(float64(h.stats.Suppressed))
-	}
 	p.matches = p.matches[:0]
 	for key, f := range p.files {
 		f.dirty = false
@@ -329,16 +294,72 @@ func (p *pipeline) commit(ctx context.Context) error {
 			delete(p.files, key)
 		}
 	}
-	for sink := range touched {
-		p.notify(sink)
-	}
+	p.agent.publish(p.metrics, done, p.notify)
 	return nil
+}
+
+// applied is what the matches of one transaction produced.
+type applied struct {
+	produced []sdk.Event
+	held     []heldBack
+	touched  map[string]bool // sinks with new outbox entries
 }
 
 // heldBack is what one match's lifecycle held back, for the per-rule counters.
 type heldBack struct {
 	rule  string
 	stats lifecycle.Stats
+}
+
+// lifecycleMatch turns a rule's match on a record into what the lifecycle
+// applies. origin identifies the record, so event ids are stable.
+func (a *Agent) lifecycleMatch(m rules.Match, at time.Time, origin string) lifecycle.Match {
+	return lifecycle.Match{
+		Rule: a.life.Rule(m.Rule.ID), Key: m.Key, Ref: m.Ref, By: m.By, Dedup: m.Dedup,
+		Title: m.Title, Message: m.Message, Fields: m.Fields, Time: at, Origin: origin,
+	}
+}
+
+// applyMatches applies matches to the alert state in tx and enqueues the
+// events they produce for their sinks.
+func (a *Agent) applyMatches(tx *state.Tx, matches []lifecycle.Match) (applied, error) {
+	done := applied{touched: map[string]bool{}}
+	for _, m := range matches {
+		var st lifecycle.Stats
+		routed, err := a.life.Apply(tx, m, &st)
+		if err != nil {
+			return done, err
+		}
+		if st.Duplicates+st.Suppressed > 0 {
+			done.held = append(done.held, heldBack{rule: m.Rule.ID, stats: st})
+		}
+		for _, r := range routed {
+			done.produced = append(done.produced, r.Event)
+			for _, sink := range r.Sinks {
+				if _, err := tx.Enqueue(sink, r.Event); err != nil {
+					return done, err
+				}
+				done.touched[sink] = true
+			}
+		}
+	}
+	return done, nil
+}
+
+// publish counts what a committed transaction did and wakes the dispatchers
+// of the sinks it queued events for.
+func (a *Agent) publish(m *metrics.Metrics, done applied, notify func(sink string)) {
+	for _, ev := range done.produced {
+		m.Rule(ev.Rule).Events(ev.Status)
+	}
+	for _, h := range done.held {
+		rm := m.Rule(h.rule)
+		rm.Duplicates.Add(float64(h.stats.Duplicates))
+		rm.Suppressed.Add(float64(h.stats.Suppressed))
+	}
+	for sink := range done.touched {
+		notify(sink)
+	}
 }
 
 // waitForRoom pauses tailing while an outbox this input feeds is at its cap, so

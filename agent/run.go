@@ -79,6 +79,29 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 		sinks = append(sinks, &runningSink{agent: a, spec: s, plugin: p, metrics: m})
 	}
 
+	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDispatch()
+	var dwg sync.WaitGroup
+	dispatchers := map[string]*dispatch.Dispatcher{}
+	for _, s := range sinks {
+		dispatchers[s.spec.cfg.Name] = dispatch.New(dispatch.Config{
+			Sink:      s.spec.cfg.Name,
+			Store:     store,
+			Logger:    a.log.With("sink", s.spec.cfg.Name),
+			BatchSize: s.spec.cfg.BatchSize,
+			Connect:   s.connect,
+			Observer:  m.Dispatch(),
+		})
+	}
+	notify := func(sink string) {
+		if d, ok := dispatchers[sink]; ok {
+			d.Notify()
+		}
+	}
+
+	// The server starts before the dispatchers run, so that a port in use
+	// fails start-up before anything is sent; its hooks may queue events at
+	// once, which the dispatchers pick up when they start.
 	if a.cfg.Server.Listen != "" {
 		srv := server.New(server.Config{
 			Listen:   a.cfg.Server.Listen,
@@ -87,10 +110,16 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 			Health:   func() server.Health { return server.HealthOf(m.Up()) },
 			Alerts:   func() (any, error) { return openAlerts(store) },
 		})
+		for _, h := range a.hooks {
+			im := m.Input(h.cfg.Name)
+			im.SetUp(true)
+			h.run = &hookRun{agent: a, store: store, metrics: m, im: im, notify: notify, eval: a.rules.NewEvaluator()}
+			srv.Handle(h.cfg.Path, h.handler)
+		}
 		if err := srv.Start(); err != nil {
 			return err
 		}
-		a.log.Info("serving metrics and health", "addr", srv.Addr())
+		a.log.Info("serving metrics and health", "addr", srv.Addr(), "hooks", len(a.hooks))
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
@@ -98,32 +127,14 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 		}()
 	}
 
-	dctx, stopDispatch := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopDispatch()
-	var dwg sync.WaitGroup
-	dispatchers := map[string]*dispatch.Dispatcher{}
-	for _, s := range sinks {
-		d := dispatch.New(dispatch.Config{
-			Sink:      s.spec.cfg.Name,
-			Store:     store,
-			Logger:    a.log.With("sink", s.spec.cfg.Name),
-			BatchSize: s.spec.cfg.BatchSize,
-			Connect:   s.connect,
-			Observer:  m.Dispatch(),
-		})
-		dispatchers[s.spec.cfg.Name] = d
+	for name, d := range dispatchers {
 		dwg.Add(1)
 		go func() {
 			defer dwg.Done()
 			if err := d.Run(dctx); err != nil && !errors.Is(err, context.Canceled) {
-				a.log.Error("dispatcher stopped", "sink", s.spec.cfg.Name, "err", err)
+				a.log.Error("dispatcher stopped", "sink", name, "err", err)
 			}
 		}()
-	}
-	notify := func(sink string) {
-		if d, ok := dispatchers[sink]; ok {
-			d.Notify()
-		}
 	}
 
 	dwg.Add(1)
@@ -151,7 +162,7 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 			}
 		}()
 	}
-	a.log.Info("herald running", "inputs", len(a.inputs), "rules", len(a.rules.Rules()), "sinks", len(sinks), "data_dir", a.cfg.Agent.DataDir)
+	a.log.Info("herald running", "inputs", len(a.inputs)+len(a.hooks), "rules", len(a.rules.Rules()), "sinks", len(sinks), "data_dir", a.cfg.Agent.DataDir)
 	iwg.Wait()
 	close(errc)
 	var errs []error

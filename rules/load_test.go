@@ -192,7 +192,7 @@ func TestLoadReportsEveryProblemAtOnce(t *testing.T) {
 	msg := err.Error()
 	for _, w := range []string{
 		`rule files "missing/*.toml": no file matches ` + filepath.Join(dir, "missing/*.toml"),
-		`rule pack "nosuchpack" does not exist (packs: qliksense)`,
+		`rule pack "nosuchpack" does not exist (packs: qliksense, rocketchat-to-signl4, signl4-to-rocketchat)`,
 		filepath.Join(dir, "a.toml") + `:5: rule "ok": when (input "scheduler"): unknown name Levl (did you mean "Level"?)`,
 		filepath.Join(dir, "b.toml") + `:9: rule "ok": unknown key "bogus"`,
 	} {
@@ -269,7 +269,7 @@ resolves = ["reload.failed_1"]
 }
 
 func TestPacks(t *testing.T) {
-	if got := strings.Join(Packs(), ","); got != "qliksense" {
+	if got := strings.Join(Packs(), ","); got != "qliksense,rocketchat-to-signl4,signl4-to-rocketchat" {
 		t.Errorf("Packs() = %s", got)
 	}
 	src, ok := PackSource("qliksense")
