@@ -51,6 +51,9 @@ next successful run of the same task resolves it.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCmd(), newCheckCmd(), newVersionCmd(), newPluginCmd(), newOutboxCmd(), newImportCmd())
+	root.AddCommand(newServiceCmd())
+	root.AddCommand(newSendTestCmd())
+	root.AddCommand(newRulesCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	return root
 }

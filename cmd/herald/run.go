@@ -71,6 +71,10 @@ func newRunCmd() *cobra.Command {
   herald run --config examples/quickstart/herald.toml --once`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Started by the Windows service manager: run as its service (service.go).
+			if ran, err := runAsService(cfgPath, once); ran {
+				return err
+			}
 			a, _, _, err := loadAgent(cfgPath, os.Stderr)
 			if err != nil {
 				return err
