@@ -54,6 +54,7 @@ next successful run of the same task resolves it.`,
 	root.AddCommand(newServiceCmd())
 	root.AddCommand(newSendTestCmd())
 	root.AddCommand(newRulesCmd())
+	root.AddCommand(newAlertsCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	return root
 }

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/heraldhq/herald/agent"
+	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/agent/server"
+	"github.com/heraldhq/herald/agent/state"
+	"github.com/heraldhq/herald/plugins/sdk"
+	"github.com/spf13/cobra"
+)
+
+// alertsLockWait is how long herald alerts waits for the state file's lock
+// before it asks the running agent instead.
+const alertsLockWait = 300 * time.Millisecond
+
+type alertsFlags struct {
+	config string
+	all    bool
+	json   bool
+}
+
+func newAlertsCmd() *cobra.Command {
+	f := &alertsFlags{}
+	cmd := &cobra.Command{
+		Use:   "alerts",
+		Short: "List the open alerts: status, who acknowledged them, their references in each sink",
+		Long: `Alerts lists the alerts Herald keeps open: firing or acknowledged, per rule and
+key (for Qlik reloads: the TaskId), with when they were first and last seen, how
+often they fired, who acknowledged them, and the reference each sink returned
+(the SIGNL4 eventId, the Rocket.Chat message that starts the alert's thread).
+--all adds the resolved alerts of the last week, with who resolved them.
+
+The running agent holds its state file locked. herald alerts then asks the
+agent over HTTP, at /alerts on [server] listen, and says so; when the agent is
+stopped it reads the state file in [agent] data_dir.`,
+		Example: `  herald alerts --config herald.toml
+  herald alerts --config herald.toml --all --json`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return listAlerts(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+		},
+	}
+	cmd.Flags().StringVarP(&f.config, "config", "c", "herald.toml", "config file (its [agent] data_dir holds the state)")
+	cmd.Flags().BoolVar(&f.all, "all", false, "also list resolved alerts")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print one JSON object per alert")
+	return cmd
+}
+
+func listAlerts(ctx context.Context, out, errOut io.Writer, f *alertsFlags) error {
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		return usageError(err)
+	}
+	alerts, source, err := readAlerts(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if !f.all {
+		alerts = slices.DeleteFunc(alerts, func(a state.Alert) bool { return a.Status == sdk.StatusResolved })
+	}
+	if f.json {
+		// stdout stays pure JSON for scripts; the source goes to stderr.
+		fmt.Fprintln(errOut, "source:", source)
+		enc := json.NewEncoder(out)
+		for _, a := range alerts {
+			if err := enc.Encode(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fmt.Fprintln(out, "source:", source)
+	if len(alerts) == 0 {
+		what := "open alerts"
+		if f.all {
+			what = "alerts"
+		}
+		fmt.Fprintln(out, "no "+what)
+		return nil
+	}
+	fmt.Fprintln(out)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tKEY\tSTATUS\tFIRST SEEN\tLAST SEEN\tCOUNT\tACKED BY\tRESOLVED BY\tREFS\tTITLE")
+	for _, a := range alerts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", a.Rule, cell(a.Key, 40), a.Status,
+			stamp(a.FirstSeen), stamp(a.LastSeen), a.Count, cell(a.AckedBy, 30), cell(a.ResolvedBy, 30),
+			refs(a.Refs), cell(a.Title, 60))
+	}
+	return tw.Flush()
+}
+
+// readAlerts reads every alert from the state file or, when the running agent
+// holds it locked, from the agent's /alerts. source says which.
+func readAlerts(ctx context.Context, cfg *config.Config) (alerts []state.Alert, source string, err error) {
+	path := agent.StatePath(cfg.Agent.DataDir)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		// Opening would create an empty file (and data_dir) just to list nothing.
+		return nil, "state file " + path + " (not there yet: the agent has not run)", nil
+	}
+	store, err := state.Open(path, state.Options{Timeout: alertsLockWait})
+	if err == nil {
+		defer store.Close()
+		err = store.View(func(tx *state.Tx) error {
+			alerts = tx.Alerts(nil)
+			return nil
+		})
+		return alerts, "state file " + path, err
+	}
+	if !errors.Is(err, state.ErrInUse) {
+		return nil, "", err
+	}
+	if cfg.Server.Listen == "" {
+		return nil, "", fmt.Errorf("the agent is running (state file %s is locked) and [server] listen is not set, "+
+			"so its alerts cannot be asked for: set listen, or stop the agent and run herald alerts again", path)
+	}
+	url, err := alertsURL(cfg.Server.Listen)
+	if err != nil {
+		return nil, "", err
+	}
+	alerts, err = fetchAlerts(ctx, url)
+	if err != nil {
+		return nil, "", fmt.Errorf("the agent is running (state file %s is locked), and asking it failed: %w", path, err)
+	}
+	return alerts, "running agent at " + url, nil
+}
+
+// alertsURL is the /alerts URL of an agent listening on listen, reached from
+// this machine.
+func alertsURL(listen string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("[server] listen %q: %w", listen, err)
+	}
+	if port == "0" {
+		return "", fmt.Errorf("[server] listen %q picks a free port at start-up; find the address in the agent's log (\"serving metrics and health\")", listen)
+	}
+	switch host {
+	case "", "0.0.0.0":
+		host = "127.0.0.1"
+	case "::":
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + server.PathAlerts, nil
+}
+
+func fetchAlerts(ctx context.Context, url string) ([]state.Alert, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
+	}
+	var alerts []state.Alert
+	if err := json.Unmarshal(body, &alerts); err != nil {
+		return nil, fmt.Errorf("GET %s: not a list of alerts: %w", url, err)
+	}
+	return alerts, nil
+}
+
+// stamp formats a time for the table, in local time.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+// refs lists an alert's remote references as sink=ref, by sink name.
+func refs(m map[string]string) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	sinks := make([]string, 0, len(m))
+	for s := range m {
+		sinks = append(sinks, s)
+	}
+	slices.Sort(sinks)
+	parts := make([]string, len(sinks))
+	for i, s := range sinks {
+		parts[i] = s + "=" + m[s]
+	}
+	return strings.Join(parts, " ")
+}
