@@ -79,6 +79,7 @@ journalctl -u herald.`,
 func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 	out := cmd.OutOrStdout()
 	conf := &service.Config{Name: serviceName, DisplayName: serviceDisplayName, Description: serviceDescription}
+	var dataDir string
 	if action == "install" {
 		if cfgPath == "" {
 			return usageError(errors.New("install needs --config: the config file the service runs with"))
@@ -92,13 +93,20 @@ func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 		if err != nil {
 			return err
 		}
-		if err := os.MkdirAll(cfg.Agent.DataDir, 0o750); err != nil {
-			return fmt.Errorf("data_dir: %w", err)
-		}
+		dataDir = cfg.Agent.DataDir
 		conf.Arguments = []string{"run", "--config", abs}
 		conf.Option = serviceOptions(cfg)
 	} else if cfgPath != "" {
 		return usageError(fmt.Errorf("--config is for install only; %s acts on the installed service", action))
+	}
+	if err := checkServiceSystem(); err != nil {
+		return err
+	}
+	if dataDir != "" {
+		// The unit makes data_dir the one writable path, which must exist.
+		if err := os.MkdirAll(dataDir, 0o750); err != nil {
+			return fmt.Errorf("data_dir: %w", err)
+		}
 	}
 	s, err := service.New(&agentProgram{}, conf)
 	if err != nil {
@@ -111,7 +119,7 @@ func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 		case errors.Is(err, service.ErrNotInstalled):
 			fmt.Fprintln(out, "not installed")
 		case err != nil:
-			return fmt.Errorf("service %s: status: %w", serviceName, err)
+			return fmt.Errorf("service %s (%s): status: %w", serviceName, s.Platform(), err)
 		case st == service.StatusRunning:
 			fmt.Fprintln(out, "running")
 		case st == service.StatusStopped:
@@ -138,7 +146,7 @@ func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 		if errors.Is(actErr, fs.ErrPermission) {
 			hint = " (managing services needs an elevated prompt on Windows, root elsewhere)"
 		}
-		return fmt.Errorf("service %s: %s: %w%s", serviceName, action, actErr, hint)
+		return fmt.Errorf("service %s (%s): %s: %w%s", serviceName, s.Platform(), action, actErr, hint)
 	}
 	switch action {
 	case "install":

@@ -3,6 +3,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/kardianos/service"
 
 	"github.com/heraldhq/herald/agent/config"
@@ -11,6 +13,24 @@ import (
 // serviceName is the systemd unit's name (systemctl status herald): unit names
 // are case-sensitive and conventionally lower-case.
 const serviceName = "herald"
+
+// systemdPlatform is kardianos's name for systemd.
+const systemdPlatform = "linux-systemd"
+
+// checkServiceSystem refuses service managers other than systemd. kardianos
+// would fall back to SysV, upstart or launchd scripts of its own, without the
+// unit's hardening, and its SysV uninstall leaves the rc.d links behind.
+func checkServiceSystem() error {
+	name := "none that kardianos/service knows"
+	if sys := service.ChosenSystem(); sys != nil {
+		if sys.String() == systemdPlatform {
+			return nil
+		}
+		name = sys.String()
+	}
+	return fmt.Errorf("herald service manages systemd units, and this system's service manager is %s: "+
+		"run `herald run --config FILE` under it (examples/service/herald.service shows the settings to use)", name)
+}
 
 // serviceOptions makes `herald service install` write Herald's own hardened
 // unit (the one in examples/service/herald.service) rather than kardianos's

@@ -14,6 +14,9 @@ import (
 // serviceName is the Windows service's name: sc.exe query Herald.
 const serviceName = "Herald"
 
+// checkServiceSystem accepts the Windows service manager.
+func checkServiceSystem() error { return nil }
+
 // serviceOptions are the Windows service's settings: started at boot (delayed,
 // so the Qlik services come first) and restarted a minute after it fails.
 func serviceOptions(*config.Config) service.KeyValue {
