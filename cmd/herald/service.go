@@ -375,8 +375,9 @@ func (r *rotatingFile) Close() error {
 }
 
 // systemdUnit renders Herald's systemd unit: exe run with args, restarted on
-// failure, with the file system read-only except for dataDir.
-func systemdUnit(exe string, args []string, dataDir string) string {
+// failure, with the file system read-only except for dataDir, and the
+// environment (for ${VAR} secrets in the config) from envFile if it exists.
+func systemdUnit(exe string, args []string, dataDir, envFile string) string {
 	cmdline := systemdWord(exe, true)
 	for _, a := range args {
 		cmdline += " " + systemdWord(a, true)
@@ -397,6 +398,8 @@ Restart=on-failure
 RestartSec=30s
 # Herald saves its state and stops within seconds of SIGTERM.
 TimeoutStopSec=30s
+# Secrets the config reads as ${VAR}: VAR=value lines, readable by root only.
+EnvironmentFile=-` + systemdWord(envFile, false) + `
 # Logs go to the journal: journalctl -u herald
 # To run as a dedicated user, set User= and give it read access to the logs
 # and ownership of the data directory.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/kardianos/service"
 
@@ -34,9 +35,11 @@ func checkServiceSystem() error {
 
 // serviceOptions makes `herald service install` write Herald's own hardened
 // unit (the one in examples/service/herald.service) rather than kardianos's
-// default, with data_dir as the only writable path.
+// default, with data_dir as the only writable path and herald.env beside the
+// config as its environment file.
 func serviceOptions(cfg *config.Config) service.KeyValue {
-	return service.KeyValue{"SystemdScript": systemdUnit(executable(), []string{"run", "--config", cfg.Path}, cfg.Agent.DataDir)}
+	env := filepath.Join(filepath.Dir(cfg.Path), "herald.env")
+	return service.KeyValue{"SystemdScript": systemdUnit(executable(), []string{"run", "--config", cfg.Path}, cfg.Agent.DataDir, env)}
 }
 
 // runAsService reports false: under systemd (or any Unix service manager)
