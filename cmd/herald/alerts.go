@@ -28,6 +28,7 @@ const alertsLockWait = 300 * time.Millisecond
 
 type alertsFlags struct {
 	config string
+	addr   string
 	all    bool
 	json   bool
 }
@@ -47,13 +48,15 @@ The running agent holds its state file locked. herald alerts then asks the
 agent over HTTP, at /alerts on [server] listen, and says so; when the agent is
 stopped it reads the state file in [agent] data_dir.`,
 		Example: `  herald alerts --config herald.toml
-  herald alerts --config herald.toml --all --json`,
+  herald alerts --config herald.toml --all --json
+  herald alerts --config herald.toml --addr 127.0.0.1:41234`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return listAlerts(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
 	cmd.Flags().StringVarP(&f.config, "config", "c", "herald.toml", "config file (its [agent] data_dir holds the state)")
+	cmd.Flags().StringVar(&f.addr, "addr", "", "host:port of the running agent, when [server] listen does not say (port 0)")
 	cmd.Flags().BoolVar(&f.all, "all", false, "also list resolved alerts")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print one JSON object per alert")
 	return cmd
@@ -64,7 +67,7 @@ func listAlerts(ctx context.Context, out, errOut io.Writer, f *alertsFlags) erro
 	if err != nil {
 		return usageError(err)
 	}
-	alerts, source, err := readAlerts(ctx, cfg)
+	alerts, source, err := readAlerts(ctx, cfg, f.addr)
 	if err != nil {
 		return err
 	}
@@ -104,7 +107,7 @@ func listAlerts(ctx context.Context, out, errOut io.Writer, f *alertsFlags) erro
 
 // readAlerts reads every alert from the state file or, when the running agent
 // holds it locked, from the agent's /alerts. source says which.
-func readAlerts(ctx context.Context, cfg *config.Config) (alerts []state.Alert, source string, err error) {
+func readAlerts(ctx context.Context, cfg *config.Config, addr string) (alerts []state.Alert, source string, err error) {
 	path := agent.StatePath(cfg.Agent.DataDir)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		// Opening would create an empty file (and data_dir) just to list nothing.
@@ -122,11 +125,14 @@ func readAlerts(ctx context.Context, cfg *config.Config) (alerts []state.Alert, 
 	if !errors.Is(err, state.ErrInUse) {
 		return nil, "", err
 	}
-	if cfg.Server.Listen == "" {
+	if addr == "" {
+		addr = cfg.Server.Listen
+	}
+	if addr == "" {
 		return nil, "", fmt.Errorf("the agent is running (state file %s is locked) and [server] listen is not set, "+
 			"so its alerts cannot be asked for: set listen, or stop the agent and run herald alerts again", path)
 	}
-	url, err := alertsURL(cfg.Server.Listen)
+	url, err := alertsURL(addr)
 	if err != nil {
 		return nil, "", err
 	}
@@ -145,7 +151,8 @@ func alertsURL(listen string) (string, error) {
 		return "", fmt.Errorf("[server] listen %q: %w", listen, err)
 	}
 	if port == "0" {
-		return "", fmt.Errorf("[server] listen %q picks a free port at start-up; find the address in the agent's log (\"serving metrics and health\")", listen)
+		return "", fmt.Errorf("[server] listen %q picks a free port at start-up: find the address in the agent's log "+
+			"(\"serving metrics and health\") and pass it with --addr", listen)
 	}
 	switch host {
 	case "", "0.0.0.0":
