@@ -145,6 +145,13 @@ func runHerald(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, heraldBin, args...)
+	// The race detector sleeps a second at exit by default; these short runs
+	// add up.
+	race := os.Getenv("GORACE")
+	if race != "" {
+		race += " "
+	}
+	cmd.Env = append(os.Environ(), "GORACE="+race+"atexit_sleep_ms=0")
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -588,5 +595,42 @@ func TestOutboxCommand(t *testing.T) {
 	}
 	if out := outbox(0, "drop", "--sink", "hook", "--dead", "--all"); !strings.Contains(out, "hook: dropped 0 dead letters") {
 		t.Errorf("drop --dead --all with nothing dead:\n%s", out)
+	}
+}
+
+// TestCorruptStateFile: a damaged state file stops start-up (and herald
+// outbox) with a message naming the file and how to recover; moving it aside
+// recovers.
+func TestCorruptStateFile(t *testing.T) {
+	dir := t.TempDir()
+	rcv := newRecorder(t)
+	cfg := writeConfig(t, dir, webhookConfig(rcv.URL, "")+packs)
+	db := filepath.Join(dir, "state", "herald.db")
+	if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(db, bytes.Repeat([]byte("not a bbolt file "), 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := newQlikLog(t, filepath.Join(dir, "QS-NODE1_System_Scheduler.txt"))
+	fail(log, 1, "exec-1")
+
+	for _, args := range [][]string{{"run", "--once", "--config", cfg}, {"outbox", "--config", cfg}} {
+		_, stderr, code := runHerald(t, args...)
+		if code != 1 || !strings.Contains(stderr, "state file is corrupt: cannot read "+db) ||
+			!strings.Contains(stderr, "move the file aside") {
+			t.Errorf("herald %s with a corrupt state file: exit %d\n%s", args[0], code, stderr)
+		}
+	}
+	if len(rcv.got()) != 0 {
+		t.Fatal("the agent delivered with a corrupt state file")
+	}
+
+	if err := os.Rename(db, db+".broken"); err != nil {
+		t.Fatal(err)
+	}
+	runOnce(t, cfg)
+	if evs := rcv.got(); len(evs) != 1 || evs[0].Key != taskID(1) {
+		t.Errorf("after moving the file aside got %+v, want task 1's alert", evs)
 	}
 }
