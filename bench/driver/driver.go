@@ -383,6 +383,9 @@ func runHerald(ctx context.Context, o *Options, res *Results, logPath string, ge
 
 	// Peak RSS is a high-water mark, so the end of the run is the time to read it.
 	h.Processes = processes(after)
+	for i, p := range after {
+		h.Processes[i].IdleCPUS = cpuDelta(before, []procstat.Proc{p}).Seconds()
+	}
 
 	d, killed := p.stop(10 * time.Second)
 	h.StopS, h.StopKilled = d.Seconds(), killed

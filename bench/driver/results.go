@@ -90,6 +90,8 @@ type Process struct {
 	// overstates what a process adds to the machine.
 	AnonBytes int64 `json:"rss_anon_bytes"`
 	FileBytes int64 `json:"rss_file_bytes"`
+	// IdleCPUS is the CPU time the process used in the idle window.
+	IdleCPUS float64 `json:"idle_cpu_s"`
 }
 
 // Peer is what was measured of a peer (syslog-ng) on the same log.
@@ -199,12 +201,16 @@ func (r *Results) WriteTable(w io.Writer) error {
 	}
 	fmt.Fprintf(tw, "catch-up (start → alert %d)\t%.3f s\t%s\t\n", wl.Alerts, h.CatchUpS, peer(func(p *Peer) string { return fmt.Sprintf("%.3f s", p.CatchUpS) }))
 	fmt.Fprintf(tw, "CPU during catch-up\t%.2f s\t%s\t\n", h.CatchUpCPUS, peer(func(p *Peer) string { return fmt.Sprintf("%.2f s", p.CatchUpCPUS) }))
-	fmt.Fprintf(tw, "throughput\t%.0f rows/s, %.0f MB/s\t%s\t\n", h.RowsPerS, h.MBPerS, peer(func(p *Peer) string {
+	fmt.Fprintf(tw, "throughput\t%.0f rows/s, %.1f MB/s\t%s\t\n", h.RowsPerS, h.MBPerS, peer(func(p *Peer) string {
 		return fmt.Sprintf("%.0f rows/s", float64(wl.Rows)/p.CatchUpS)
 	}))
 	fmt.Fprintf(tw, "first alert after start\t%.3f s\t\t\n", h.FirstAlertS)
 	fmt.Fprintf(tw, "latency append → POST (n=%d)\tp50 %.1f ms, p99 %.1f ms, max %.1f ms\t\t\n", len(h.LatencyMS.Samples), h.LatencyMS.P50, h.LatencyMS.P99, h.LatencyMS.Max)
-	fmt.Fprintf(tw, "idle CPU over %.0f s\t%.3f %% of a core (%.2f CPU-s)\t\t\n", h.IdleS, h.IdleCPUPct, h.IdleCPUS)
+	var per []string
+	for _, p := range h.Processes {
+		per = append(per, fmt.Sprintf("%s %.2f", p.Role, p.IdleCPUS))
+	}
+	fmt.Fprintf(tw, "idle CPU over %.0f s\t%.3f %% of a core (%.2f CPU-s)\t\t%s\n", h.IdleS, h.IdleCPUPct, h.IdleCPUS, strings.Join(per, ", "))
 	for _, p := range h.Processes {
 		fmt.Fprintf(tw, "peak RSS %s\t%.1f MiB (now %.1f anon + %.1f file)\t\t%s\n", p.Role, mib(p.PeakRSSBytes), mib(p.AnonBytes), mib(p.FileBytes), p.Command)
 	}
