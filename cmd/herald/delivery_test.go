@@ -634,3 +634,95 @@ func TestCorruptStateFile(t *testing.T) {
 		t.Errorf("after moving the file aside got %+v, want task 1's alert", evs)
 	}
 }
+
+// TestRefOfResolutionQueuedBehindNewFiring: a task fails (delivered, the sink
+// returns a reference), succeeds and fails again while the sink is down. The
+// queued resolution belongs to the first alert and must carry its reference,
+// although the second failure has opened a new alert of the same key by the
+// time it is sent.
+func TestRefOfResolutionQueuedBehindNewFiring(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses SIGTERM")
+	}
+	knownBug(t, "the dispatcher looks up a queued event's ref in the alert's current instance, "+
+		"which the new firing has reset (agent/dispatch withRefs, agent/lifecycle fire)")
+	dir := t.TempDir()
+	rcv := newRecorder(t)
+	var mu sync.Mutex
+	down := false
+	refused := make(chan struct{}, 100)
+	rcv.status = func(int, sdk.Event) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			refused <- struct{}{}
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	}
+	cfg := writeConfig(t, dir, fmt.Sprintf(`
+[agent]
+data_dir = "state"
+
+[[input]]
+name = "scheduler"
+paths = ["*_System_Scheduler.txt"]
+parser = "qlik"
+start_at = "beginning"
+poll_interval = "100ms"
+
+[[sink]]
+name = "refs"
+plugin = %q
+[sink.config]
+url = "%s/events"
+refs = true
+`, crashsinkBin(t), rcv.URL)+packs)
+	log := newQlikLog(t, filepath.Join(dir, "QS-NODE1_System_Scheduler.txt"))
+	fail(log, 1, "exec-1")
+	runOnce(t, cfg)
+	firing := rcv.waitN(t, 1)[0]
+
+	mu.Lock()
+	down = true
+	mu.Unlock()
+	succeed(log, 1, "exec-2")
+	fail(log, 1, "exec-3")
+	agent := startAgent(t, cfg)
+	select {
+	case <-refused:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the resolution was not sent within 30s")
+	}
+	agent.stop(t)
+	stdout, _, _ := runHerald(t, "outbox", "--config", cfg, "--json")
+	if n := strings.Count(stdout, "\n"); n != 2 {
+		t.Fatalf("want the resolution and the new firing queued, got:\n%s", stdout)
+	}
+
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	runOnce(t, cfg)
+	evs := rcv.got()
+	if len(evs) != 3 {
+		t.Fatalf("got %d events, want firing, resolution, firing: %+v", len(evs), evs)
+	}
+	assertEvent(t, evs[1], "qlik-reload-failed", sdk.StatusResolved, taskID(1), nil)
+	if want := "ref-" + firing.ID; evs[1].Ref != want {
+		t.Errorf("the resolution of the first alert carries ref %q, want the first firing's %q", evs[1].Ref, want)
+	}
+	if evs[2].Ref != "" {
+		t.Errorf("the second alert's firing carries ref %q from the first alert", evs[2].Ref)
+	}
+}
+
+// knownBug skips a test that shows a runtime bug not fixed yet, unless
+// HERALD_KNOWN_BUGS is set: `HERALD_KNOWN_BUGS=1 go test -run NAME` shows it
+// failing. Remove the call with the fix.
+func knownBug(t *testing.T, what string) {
+	t.Helper()
+	if os.Getenv("HERALD_KNOWN_BUGS") == "" {
+		t.Skip("known bug: " + what)
+	}
+}
