@@ -1,7 +1,7 @@
 // Command benchdriver runs Herald's whole-process benchmark and prints the
 // results against the performance budget:
 //
-//	go run ./bench/cmd/benchdriver            # 1,000,000 rows, about a minute
+//	go run ./bench/cmd/benchdriver            # 1,000,000 rows, 30 s idle window
 //	go run ./bench/cmd/benchdriver -smoke     # 20,000 rows, a few seconds
 //
 // It exits 1 when the run could not be measured (a build or process failed,
