@@ -42,7 +42,7 @@ type hookRun struct {
 
 func (a *Agent) newHTTPInput(in config.Input) (*httpInput, error) {
 	if in.Parser != "" {
-		return nil, errors.New("parser: an http input reads its body by format; set parser_options for format json instead")
+		return nil, errors.New("parser: does not apply to an http input, whose body is read by its format")
 	}
 	h := &httpInput{cfg: in}
 	handler, err := hooks.New(hooks.Config{

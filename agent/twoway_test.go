@@ -281,7 +281,7 @@ func TestHTTPInputParserIsAnError(t *testing.T) {
 	cfg := &config.Config{Path: filepath.Join(t.TempDir(), "herald.toml")}
 	a := &Agent{cfg: cfg, log: nopLogger()}
 	if _, err := a.newHTTPInput(config.Input{Name: "h", Type: "http", Format: "json", Token: "t", Parser: "json"}); err == nil ||
-		!strings.Contains(err.Error(), "parser: an http input reads its body by format") {
+		!strings.Contains(err.Error(), "parser: does not apply to an http input") {
 		t.Errorf("err = %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -418,4 +419,24 @@ func runTWHerald(t *testing.T, args ...string) string {
 		t.Fatalf("herald %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String()
+}
+
+// TestTwoWayExampleChecks: the two-way example config passes herald check
+// with its secrets set.
+func TestTwoWayExampleChecks(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "two-way", "herald.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, dir, string(b))
+	for _, v := range []string{"HERALD_SIGNL4_HOOK_TOKEN", "ROCKETCHAT_OUTGOING_TOKEN", "SIGNL4_TEAM_SECRET", "ROCKETCHAT_USER_ID", "ROCKETCHAT_TOKEN"} {
+		t.Setenv(v, "example-"+strings.ToLower(v))
+	}
+	out := runTWHerald(t, "check", "--config", cfg)
+	for _, want := range []string{"inputs: scheduler, signl4-callbacks, chat-messages", "signl4-acknowledged", "rocketchat-resolve"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("herald check output lacks %q:\n%s", want, out)
+		}
+	}
 }
