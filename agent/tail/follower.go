@@ -134,7 +134,7 @@ func (f *follower) loop(header string) error {
 	if err := f.send(Event{Kind: Opened, Line: parsers.Line{Offset: f.off}, Header: header, Fingerprint: fp.String()}); err != nil {
 		return err
 	}
-	tick := time.NewTicker(f.t.cfg.ReadInterval)
+	tick := time.NewTicker(f.t.readEvery)
 	defer tick.Stop()
 	for {
 		done, err := f.check()

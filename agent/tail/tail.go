@@ -27,6 +27,14 @@ import (
 const (
 	DefaultPollInterval = time.Second
 	DefaultReadInterval = 250 * time.Millisecond
+	// NotifiedReadInterval is the default check interval when file
+	// notifications work: they wake readers at once, so the timer is only the
+	// safety net, and an idle agent stays idle.
+	NotifiedReadInterval = 2 * time.Second
+	// eventBuffer decouples reading from processing: the consumer takes lines
+	// in large batches during catch-up, while a full buffer still stops the
+	// reading (backpressure) rather than dropping anything.
+	eventBuffer         = 1024
 	DefaultMaxLineBytes = parsers.MaxRecordBytes
 )
 
@@ -101,7 +109,8 @@ type Config struct {
 	// vanished files. Default 1s.
 	PollInterval time.Duration
 	// ReadInterval is how often each followed file is checked for new data,
-	// truncation and replacement. Default 250ms.
+	// truncation and replacement. Default 250ms, or NotifiedReadInterval when
+	// file notifications wake readers.
 	ReadInterval time.Duration
 	// MaxLineBytes caps Line.Text. A longer line is emitted cut to this many
 	// bytes with Event.Truncated set; its Offset still points past its end.
@@ -201,8 +210,9 @@ type Tailer struct {
 	followers map[string]*follower  // by key
 	closed    map[string]closedFile // files followed earlier, by key
 
-	pathErrs map[string]string // last error logged per path; scan goroutine only
-	watch    *watcher          // nil when polling only
+	pathErrs  map[string]string // last error logged per path; scan goroutine only
+	watch     *watcher          // nil when polling only
+	readEvery time.Duration     // the followers' check interval
 }
 
 // closedFile remembers where a follower stopped, so a file that reappears
@@ -221,6 +231,7 @@ const closedTTL = time.Hour
 // closed; tailing waits while they are not. Cancelling ctx has the effect of
 // Stop.
 func Start(ctx context.Context, cfg Config) (*Tailer, error) {
+	readDefaulted := cfg.ReadInterval == 0
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
@@ -234,14 +245,18 @@ func Start(ctx context.Context, cfg Config) (*Tailer, error) {
 		log:       log,
 		ctx:       ctx,
 		cancel:    cancel,
-		events:    make(chan Event),
+		events:    make(chan Event, eventBuffer),
 		done:      make(chan struct{}),
 		followers: map[string]*follower{},
 		closed:    map[string]closedFile{},
 		pathErrs:  map[string]string{},
 	}
+	t.readEvery = cfg.ReadInterval
 	if !cfg.Once {
 		t.watch = newWatcher(t)
+		if t.watch != nil && readDefaulted {
+			t.readEvery = NotifiedReadInterval
+		}
 	}
 	t.scan(true)
 	if !cfg.Once {
@@ -291,7 +306,7 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
-// Events delivers the events of all followed files. It is unbuffered: a
+// Events delivers the events of all followed files. Its buffer is bounded: a
 // consumer that stops reading stops the tailing, nothing is dropped. It is
 // closed after Stop (or the cancellation of Start's context) once every
 // goroutine of the tailer has exited.
