@@ -422,7 +422,7 @@ func runTWHerald(t *testing.T, args ...string) string {
 }
 
 // TestTwoWayExampleChecks: the two-way example config passes herald check
-// with its secrets set.
+// with its secrets set, and so does the demo config against the fakes.
 func TestTwoWayExampleChecks(t *testing.T) {
 	dir := t.TempDir()
 	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "two-way", "herald.toml"))
@@ -432,6 +432,10 @@ func TestTwoWayExampleChecks(t *testing.T) {
 	cfg := writeConfig(t, dir, string(b))
 	for _, v := range []string{"HERALD_SIGNL4_HOOK_TOKEN", "ROCKETCHAT_OUTGOING_TOKEN", "SIGNL4_TEAM_SECRET", "ROCKETCHAT_USER_ID", "ROCKETCHAT_TOKEN"} {
 		t.Setenv(v, "example-"+strings.ToLower(v))
+	}
+	demo := runTWHerald(t, "check", "--config", filepath.Join("..", "..", "examples", "two-way", "demo.toml"))
+	if !strings.Contains(demo, ": OK") {
+		t.Errorf("herald check demo.toml:\n%s", demo)
 	}
 	out := runTWHerald(t, "check", "--config", cfg)
 	for _, want := range []string{"inputs: scheduler, signl4-callbacks, chat-messages", "signl4-acknowledged", "rocketchat-resolve"} {
