@@ -393,8 +393,6 @@ func age(d time.Duration) string {
 	switch {
 	case d < 0:
 		return "0s"
-	case d < time.Minute:
-		return d.Truncate(time.Second).String()
 	case d < time.Hour:
 		return d.Truncate(time.Second).String()
 	case d < 48*time.Hour:
