@@ -42,7 +42,9 @@ type twWatched struct {
 	changed chan struct{}
 }
 
-func newTWWatched(h http.Handler) *twWatched { return &twWatched{h: h, changed: make(chan struct{}, 1)} }
+func newTWWatched(h http.Handler) *twWatched {
+	return &twWatched{h: h, changed: make(chan struct{}, 1)}
+}
 
 func (w *twWatched) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w.h.ServeHTTP(rw, r)
