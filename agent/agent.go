@@ -151,10 +151,7 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 func ruleInfos(set *rules.Set) []*lifecycle.RuleInfo {
 	var out []*lifecycle.RuleInfo
 	for _, r := range set.Rules() {
-		out = append(out, &lifecycle.RuleInfo{
-			ID: r.ID, Severity: r.Severity, RateLimit: r.RateLimit, Sinks: r.Sinks, Resolves: r.Resolves,
-			Action: lifecycle.Action(r.Action), KeyFromRef: r.KeyFromRef != "",
-		})
+		out = append(out, lifecycle.FromRule(r))
 	}
 	return out
 }

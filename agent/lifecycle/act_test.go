@@ -7,6 +7,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/state"
 	"github.com/heraldhq/herald/plugins/sdk"
+	"github.com/heraldhq/herald/rules"
 )
 
 var (
@@ -188,5 +189,18 @@ func TestFollow(t *testing.T) {
 	a := alertOf(t, s, "aborted", "task-1")
 	if a.Status != sdk.StatusResolved || a.AckedBy != "rene" || a.ResolvedBy != "rene" {
 		t.Errorf("alert = %+v", a)
+	}
+}
+
+func TestFromRule(t *testing.T) {
+	r := &rules.Rule{ID: "r", Severity: "info", RateLimit: time.Minute, Sinks: []string{"kind:signl4"},
+		Action: rules.ActionAcknowledge, KeyFromRef: "Tmid"}
+	got := FromRule(r)
+	if got.ID != "r" || got.Severity != "info" || got.RateLimit != time.Minute || got.Sinks[0] != "kind:signl4" ||
+		got.Action != Acknowledge || !got.KeyFromRef || got.action() != Acknowledge {
+		t.Errorf("FromRule = %+v", got)
+	}
+	if a := FromRule(&rules.Rule{ID: "fix", Action: rules.ActionResolve, Resolves: []string{"r"}}).action(); a != Resolve {
+		t.Errorf("a rule with resolves acts as %q", a)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/state"
 	"github.com/heraldhq/herald/plugins/sdk"
+	"github.com/heraldhq/herald/rules"
 )
 
 // Sink is a configured sink as routing sees it.
@@ -49,6 +50,15 @@ type RuleInfo struct {
 	// KeyFromRef: the rule finds the alerts it acts on by Match.Ref, a remote
 	// reference, instead of by Match.Key.
 	KeyFromRef bool
+}
+
+// FromRule returns what the lifecycle needs of a loaded rule. Use it rather
+// than copying fields, so that every rule key that matters here is carried.
+func FromRule(r *rules.Rule) *RuleInfo {
+	return &RuleInfo{
+		ID: r.ID, Severity: r.Severity, RateLimit: r.RateLimit, Sinks: r.Sinks, Resolves: r.Resolves,
+		Action: Action(r.Action), KeyFromRef: r.KeyFromRef != "",
+	}
 }
 
 // action returns the rule's action with the default applied.
@@ -187,7 +197,7 @@ func (l *Lifecycle) fire(tx *state.Tx, m Match, at time.Time, st *Stats) ([]Rout
 	if !open {
 		// A new alert, or a new instance of one that was resolved: old remote
 		// references point at closed alerts and must not be reused.
-		a = state.Alert{Rule: r.ID, Key: m.Key, FirstSeen: at}
+		a = state.Alert{Rule: r.ID, Key: m.Key, FirstSeen: at, Instance: a.Instance + 1}
 	}
 	a.Status = sdk.StatusFiring
 	a.Title, a.Severity, a.Fields = m.Title, r.Severity, m.Fields
