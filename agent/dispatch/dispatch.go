@@ -288,7 +288,9 @@ func (d *Dispatcher) withRefs(entries []state.Entry) ([]sdk.Event, error) {
 			if e.Event.Ref != "" {
 				continue
 			}
-			if a, ok := tx.Alert(e.Event.Rule, e.Event.Key); ok {
+			// Only a reference of the same alert instance: a resolution
+			// queued behind a new firing still belongs to the old one.
+			if a, ok := tx.Alert(e.Event.Rule, e.Event.Key); ok && a.Instance == e.Instance {
 				events[i].Ref = a.Refs[d.cfg.Sink]
 			}
 		}

@@ -26,6 +26,8 @@ type Entry struct {
 	LastError string
 	// Enqueued is when the event entered the outbox.
 	Enqueued time.Time
+	// Instance is the instance of the event's alert it belongs to (see Alert).
+	Instance int
 }
 
 // DeadEntry is an event a sink rejected for good, kept until an operator
@@ -44,6 +46,7 @@ type entryValue struct {
 	Attempts  int       `json:"attempts,omitempty"`
 	LastError string    `json:"last_error,omitempty"`
 	Enqueued  time.Time `json:"enqueued"`
+	Instance  int       `json:"instance,omitempty"`
 	// Reason and Died are set in the dead-letter bucket only.
 	Reason string    `json:"reason,omitempty"`
 	Died   time.Time `json:"died,omitzero"`
@@ -62,7 +65,7 @@ func decodeEntry(k, v []byte) (entryValue, uint64, error) {
 }
 
 func (e entryValue) entry(seq uint64) Entry {
-	return Entry{Seq: seq, Event: e.Event, Attempts: e.Attempts, LastError: e.LastError, Enqueued: e.Enqueued}
+	return Entry{Seq: seq, Event: e.Event, Attempts: e.Attempts, LastError: e.LastError, Enqueued: e.Enqueued, Instance: e.Instance}
 }
 
 // Done is a sink's answer for one outbox entry, given to Complete.
@@ -143,7 +146,7 @@ func (s *Store) Complete(sink string, done []Done) error {
 				}
 				t.addDepth(sink, -1)
 				if d.Result.Ref != "" {
-					if err := t.storeRef(sink, e.Event, d.Result.Ref); err != nil {
+					if err := t.storeRef(sink, e, d.Result.Ref); err != nil {
 						return err
 					}
 				}
@@ -165,10 +168,11 @@ func (s *Store) Complete(sink string, done []Done) error {
 	})
 }
 
-// storeRef saves ref as sink's remote reference of the event's alert.
-func (t *Tx) storeRef(sink string, ev sdk.Event, ref string) error {
-	a, ok := t.Alert(ev.Rule, ev.Key)
-	if !ok {
+// storeRef saves ref as sink's remote reference of the entry's alert, unless
+// the alert has started a new instance since the entry was queued.
+func (t *Tx) storeRef(sink string, e entryValue, ref string) error {
+	a, ok := t.Alert(e.Event.Rule, e.Event.Key)
+	if !ok || a.Instance != e.Instance {
 		return nil
 	}
 	if a.Refs[sink] == ref {

@@ -129,8 +129,12 @@ type Alert struct {
 	LastSeen  time.Time `json:"last_seen,omitzero"`
 	// Count is how many times the alert fired.
 	Count int `json:"count,omitempty"`
+	// Instance numbers the alert's lives: it grows each time the alert fires
+	// anew after it was resolved. Outbox entries remember the instance they
+	// belong to, so a reference is never given to another life's events.
+	Instance int `json:"instance,omitempty"`
 	// Refs maps a sink's name to the remote reference it returned for this
-	// alert (a SIGNL4 eventId, a Rocket.Chat message id).
+	// instance of the alert (a SIGNL4 eventId, a Rocket.Chat message id).
 	Refs       map[string]string `json:"refs,omitempty"`
 	AckedBy    string            `json:"acked_by,omitempty"`
 	ResolvedBy string            `json:"resolved_by,omitempty"`
@@ -283,7 +287,16 @@ func (t *Tx) Enqueue(sink string, ev sdk.Event) (uint64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("state: enqueue for sink %q: %w", sink, err)
 	}
-	if err := putJSON(b, u64(seq), entryValue{Event: ev, Enqueued: t.s.now()}); err != nil {
+	// The event belongs to the alert's current instance; a reference the sink
+	// already returned for it goes with the event.
+	e := entryValue{Event: ev, Enqueued: t.s.now()}
+	if a, ok := t.Alert(ev.Rule, ev.Key); ok {
+		e.Instance = a.Instance
+		if e.Event.Ref == "" {
+			e.Event.Ref = a.Refs[sink]
+		}
+	}
+	if err := putJSON(b, u64(seq), e); err != nil {
 		return 0, fmt.Errorf("state: enqueue for sink %q: %w", sink, err)
 	}
 	t.addDepth(sink, 1)

@@ -49,7 +49,7 @@ func TestSIGKILLWhileCatchingUp(t *testing.T) {
 		// even when catch-up commits its state about once per line (an
 		// unbuffered tailer: ~1,000 lines/s). Once lines reach the pipeline
 		// in batches, 100,000 lines (the figure) take about 11s.
-		lines     = 20_000
+		lines     = 100_000
 		batchSize = 10
 		kills     = 6
 	)

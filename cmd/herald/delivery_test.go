@@ -644,8 +644,6 @@ func TestRefOfResolutionQueuedBehindNewFiring(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("uses SIGTERM")
 	}
-	knownBug(t, "the dispatcher looks up a queued event's ref in the alert's current instance, "+
-		"which the new firing has reset (agent/dispatch withRefs, agent/lifecycle fire)")
 	dir := t.TempDir()
 	rcv := newRecorder(t)
 	var mu sync.Mutex
@@ -714,15 +712,5 @@ refs = true
 	}
 	if evs[2].Ref != "" {
 		t.Errorf("the second alert's firing carries ref %q from the first alert", evs[2].Ref)
-	}
-}
-
-// knownBug skips a test that shows a runtime bug not fixed yet, unless
-// HERALD_KNOWN_BUGS is set: `HERALD_KNOWN_BUGS=1 go test -run NAME` shows it
-// failing. Remove the call with the fix.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("HERALD_KNOWN_BUGS") == "" {
-		t.Skip("known bug: " + what)
 	}
 }
