@@ -87,7 +87,7 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 		dispatchers[s.spec.cfg.Name] = dispatch.New(dispatch.Config{
 			Sink:      s.spec.cfg.Name,
 			Store:     store,
-			Logger:    a.log.With("sink", s.spec.cfg.Name),
+			Logger:    a.log, // the dispatcher adds sink=NAME
 			BatchSize: s.spec.cfg.BatchSize,
 			Connect:   s.connect,
 			Observer:  m.Dispatch(),
