@@ -166,6 +166,10 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 	}
 	p := &Plugin{name: spec.Name, client: client, runner: r, sink: raw.(sinkv1.SinkClient), stdout: stdout}
 	logger.Debug("plugin started", "path", path, "pid", p.Pid())
+	if r.uncontained != nil {
+		logger.Warn("plugin is not tied to the agent by the OS; if the agent is killed, only the SDK's parent watchdog stops it",
+			"pid", p.Pid(), "error", r.uncontained)
+	}
 	return p, nil
 }
 

@@ -18,7 +18,8 @@ import (
 // that the host can
 //   - know the moment the process is gone (done), which go-plugin only offers
 //     as a polled flag;
-//   - apply platform settings to the command (a parent-death signal on Linux);
+//   - apply platform settings to the command and the process (a parent-death
+//     signal on Linux, a kill-on-close job object on Windows);
 //   - abort a start-up when the caller's context ends, without waiting for
 //     go-plugin's start timeout;
 //   - keep the agent's standard input away from plugins.
@@ -36,6 +37,9 @@ type procRunner struct {
 	started bool
 	killed  bool
 	pid     int
+	// uncontained says why the process could not be tied to the agent's
+	// lifetime by the OS (Windows: the job object); nil when it is.
+	uncontained error
 }
 
 var _ runner.Runner = (*procRunner)(nil)
@@ -81,6 +85,15 @@ func (r *procRunner) Start(context.Context) error {
 		close(r.done)
 		return err
 	}
+	warn, err := contain(r.cmd.Process)
+	if err != nil {
+		// go-plugin does not Wait for a runner whose Start failed.
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+		close(r.done)
+		return err
+	}
+	r.uncontained = warn
 	r.started = true
 	r.pid = r.cmd.Process.Pid
 	return nil
