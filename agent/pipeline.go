@@ -23,6 +23,10 @@ const (
 	// idleFlush is how long a record held for continuation lines waits before it
 	// is completed as is.
 	idleFlush = 250 * time.Millisecond
+	// batchWait is how long a batch that is clearly a backlog waits for the
+	// reader to catch up before it is committed: far cheaper than committing
+	// (two fsyncs) every few lines, and too short to matter for latency.
+	batchWait = 2 * time.Millisecond
 )
 
 // pipeline runs one file input: tail -> decoder -> rules -> lifecycle -> outbox.
@@ -115,6 +119,8 @@ func (p *pipeline) run(ctx context.Context) error {
 	idle := time.NewTimer(idleFlush)
 	idle.Stop()
 	var idleC <-chan time.Time
+	wait := time.NewTimer(batchWait)
+	wait.Stop()
 
 	for {
 		var first tail.Event
@@ -134,8 +140,9 @@ func (p *pipeline) run(ctx context.Context) error {
 			return p.commit(ctx)
 		}
 		p.handle(first)
-		// Take whatever else is ready without waiting: a live line is committed
-		// (and so delivered) at once, a backlog is committed in large batches.
+		// A lone live line is committed (and so delivered) at once; a backlog
+		// is committed in large batches: once a batch has more than one line,
+		// a moment without the next is waited out, briefly.
 	more:
 		for n := 1; n < maxBatchLines; n++ {
 			select {
@@ -144,7 +151,21 @@ func (p *pipeline) run(ctx context.Context) error {
 					break more
 				}
 				p.handle(ev)
+				continue
 			default:
+			}
+			if n < 2 {
+				break
+			}
+			wait.Reset(batchWait)
+			select {
+			case ev, ok := <-events:
+				wait.Stop()
+				if !ok {
+					break more
+				}
+				p.handle(ev)
+			case <-wait.C:
 				break more
 			}
 		}
