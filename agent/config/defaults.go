@@ -111,9 +111,8 @@ func resolvePaths(c *Config) {
 // Linux, where filepath.IsAbs knows none of these. A drive-relative path (C:x)
 // also counts: it cannot be joined to a directory either.
 func isAbs(p string) bool {
-	if filepath.IsAbs(p) {
-		return true
-	}
+	// Not filepath.IsAbs: on Windows it takes any character before a colon
+	// for a drive (1:\x), and the forms below cover every absolute path.
 	if strings.HasPrefix(p, `\`) || strings.HasPrefix(p, "/") {
 		return true
 	}

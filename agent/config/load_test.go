@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,16 @@ func readFile(t *testing.T, path string) []byte {
 	return data
 }
 
+// etcHerald is the directory of the config file in tests that resolve
+// relative paths against it. /etc/herald is not absolute on Windows (it has
+// no drive), so there it is C:\etc\herald.
+var etcHerald = func() string {
+	if runtime.GOOS == "windows" {
+		return `C:\etc\herald`
+	}
+	return "/etc/herald"
+}()
+
 func TestParseFullExample(t *testing.T) {
 	env := envOf(map[string]string{
 		"POLL":               "250ms",
@@ -37,12 +48,12 @@ func TestParseFullExample(t *testing.T) {
 		"SIGNL4_TEAM_SECRET": "team-secret",
 		"TEAM":               "bi",
 	})
-	got, err := Parse("/etc/herald/herald.toml", readFile(t, "testdata/valid/full.toml"), env)
+	got, err := Parse(filepath.Join(etcHerald, "herald.toml"), readFile(t, "testdata/valid/full.toml"), env)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
 	want := &Config{
-		Path: "/etc/herald/herald.toml",
+		Path: filepath.Join(etcHerald, "herald.toml"),
 		Agent: Agent{
 			DataDir:      `C:\ProgramData\Herald`,
 			Host:         "qlik-node-1",
@@ -78,11 +89,11 @@ func TestParseFullExample(t *testing.T) {
 			BatchSize: 20, MaxPending: DefaultMaxPending,
 		}, {
 			Name:      "chat",
-			Plugin:    "/etc/herald/plugins/herald-sink-rocketchat",
+			Plugin:    filepath.Join(etcHerald, "plugins", "herald-sink-rocketchat"),
 			BatchSize: DefaultBatchSize, MaxPending: DefaultMaxPending,
 		}},
 		Rules: Rules{
-			Files: []string{"/etc/herald/rules/*.toml", `\\fileserver\herald\rules\*.toml`},
+			Files: []string{filepath.Join(etcHerald, "rules", "*.toml"), `\\fileserver\herald\rules\*.toml`},
 			Packs: []string{"qliksense"},
 		},
 		Server: Server{Listen: "127.0.0.1:9308"},
@@ -90,8 +101,8 @@ func TestParseFullExample(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse mismatch\n got: %+v\nwant: %+v", got, want)
 	}
-	if got.Dir() != "/etc/herald" {
-		t.Errorf("Dir() = %q, want /etc/herald", got.Dir())
+	if got.Dir() != etcHerald {
+		t.Errorf("Dir() = %q, want %s", got.Dir(), etcHerald)
 	}
 }
 
@@ -100,13 +111,13 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Skipf("no host name on this machine: %v", err)
 	}
-	got, err := Parse("/etc/herald/herald.toml", readFile(t, "testdata/valid/minimal.toml"), envOf(nil))
+	got, err := Parse(filepath.Join(etcHerald, "herald.toml"), readFile(t, "testdata/valid/minimal.toml"), envOf(nil))
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
 	dataDir, scriptLogDir := platformDefaults(envOf(nil))
 	want := &Config{
-		Path: "/etc/herald/herald.toml",
+		Path: filepath.Join(etcHerald, "herald.toml"),
 		Agent: Agent{
 			DataDir:      dataDir,
 			Host:         host,
@@ -117,7 +128,7 @@ func TestParseDefaults(t *testing.T) {
 		Inputs: []Input{{
 			Name:         "scheduler",
 			Type:         "file",
-			Paths:        []string{"/etc/herald/logs/*.txt"},
+			Paths:        []string{filepath.Join(etcHerald, "logs", "*.txt")},
 			Parser:       "qlik",
 			StartAt:      "end",
 			PollInterval: Duration{time.Second},

@@ -295,7 +295,7 @@ func TestFileLagRotation(t *testing.T) {
 	want := `
 # HELP herald_file_lag_bytes Bytes between the end of a followed file and the position read so far, measured when scraped.
 # TYPE herald_file_lag_bytes gauge
-herald_file_lag_bytes{input="scheduler",path="` + path + `"} 6
+herald_file_lag_bytes{input="scheduler",path="` + labelValue(path) + `"} 6
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "herald_file_lag_bytes"); err != nil {
 		t.Fatal(err)
@@ -304,6 +304,12 @@ herald_file_lag_bytes{input="scheduler",path="` + path + `"} 6
 	if n := testutil.CollectAndCount(m.files); n != 0 {
 		t.Errorf("%d lag series after untracking, want 0", n)
 	}
+}
+
+// labelValue escapes s as a label value in the Prometheus text format, as a
+// Windows path's backslashes need.
+func labelValue(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
 }
 
 func labels(m *dto.Metric) string {

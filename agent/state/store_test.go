@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -254,6 +255,28 @@ func TestOpenWhileInUse(t *testing.T) {
 	}
 }
 
+// corruptTestDir is t.TempDir, except on Windows: when bbolt panics half way
+// through opening a damaged file, the file stays open and mapped until the
+// process ends (the agent stops on that error), and Windows cannot delete a
+// file in that state. There the directory is removed if it can be, and left
+// in the temp directory otherwise.
+func corruptTestDir(t *testing.T) string {
+	t.Helper()
+	if runtime.GOOS != "windows" {
+		return t.TempDir()
+	}
+	dir, err := os.MkdirTemp("", "herald-state-corrupt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Logf("leaving %s behind: %v", dir, err)
+		}
+	})
+	return dir
+}
+
 func TestOpenCorruptFile(t *testing.T) {
 	// A real state file with some content, to damage.
 	good := filepath.Join(t.TempDir(), "good.db")
@@ -327,7 +350,7 @@ func TestOpenCorruptFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "herald.db")
+			path := filepath.Join(corruptTestDir(t), "herald.db")
 			if err := os.WriteFile(path, tt.content, 0o600); err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/internal/wine"
 	"github.com/heraldhq/herald/parsers"
 )
 
@@ -428,6 +429,11 @@ func TestTruncation(t *testing.T) {
 }
 
 func TestDeleteAndRecreate(t *testing.T) {
+	if wine.Running() {
+		// Windows 10 and later delete with POSIX semantics: the name is free
+		// at once, while the tailer still holds the old file open.
+		t.Skip("Wine keeps a deleted file's name while another handle is open, and a create of that name reopens the deleted file instead of making a new one")
+	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.txt")
 	writeFile(t, path, "old\n")
