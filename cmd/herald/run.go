@@ -62,7 +62,7 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 }
 
 func newRunCmd() *cobra.Command {
-	var cfgPath string
+	var cfgPath, cpuProfile string
 	var once bool
 	cmd := &cobra.Command{
 		Use:   "run",
@@ -79,11 +79,20 @@ func newRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			return a.Run(cmd.Context(), agent.RunOptions{Once: once})
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "herald.toml", "config file")
 	cmd.Flags().BoolVar(&once, "once", false, "read the inputs to their end, deliver, and exit instead of following them")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the agent to this file (for `go tool pprof`)")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
 	return cmd
 }
 
