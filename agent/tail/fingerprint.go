@@ -62,6 +62,19 @@ type fingerprinter struct {
 	r   io.ReaderAt
 	cur headPrint
 	ok  bool
+	str string // cur.String(), made once: every line of a file past its first 1024 bytes has the same
+}
+
+// text returns the fingerprint that goes with offset off, as Event.Fingerprint.
+func (p *fingerprinter) text(off int64) (string, error) {
+	fp, err := p.at(off)
+	if err != nil {
+		return "", err
+	}
+	if p.str == "" {
+		p.str = fp.String()
+	}
+	return p.str, nil
 }
 
 // at returns the fingerprint that goes with offset off.
@@ -74,11 +87,11 @@ func (p *fingerprinter) at(off int64) (headPrint, error) {
 	if err != nil {
 		return headPrint{}, err
 	}
-	p.cur, p.ok = fp, true
+	p.cur, p.ok, p.str = fp, true, ""
 	return fp, nil
 }
 
-func (p *fingerprinter) reset() { p.ok = false }
+func (p *fingerprinter) reset() { p.ok, p.str = false, "" }
 
 // verify reports whether a saved position fits the file: the offset is within
 // it and its head still has the saved fingerprint. why says what did not fit.

@@ -185,7 +185,7 @@ func (f *follower) check() (done bool, err error) {
 	f.lastSize = size
 	if size > f.seen {
 		err := errFallback
-		if missing == 0 {
+		if missing == 0 && size-f.seen < f.t.ownReadBacklog {
 			err = f.readNxadm(path)
 		}
 		if errors.Is(err, errFallback) {
@@ -309,8 +309,12 @@ func (f *follower) readOwn(final bool) error {
 	sr := io.NewSectionReader(f.h, f.off, math.MaxInt64-f.off)
 	br := bufio.NewReaderSize(sr, 64<<10)
 	keep := f.t.cfg.MaxLineBytes + 8 // room for "\r\n" and a BOM beyond the cap
+	var text []byte
 	for {
-		text, n, complete, err := readLine(br, keep)
+		var n int64
+		var complete bool
+		var err error
+		text, n, complete, err = readLine(br, keep, text)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("read %s at byte %d: %w", f.path, f.off, err)
 		}
@@ -343,11 +347,11 @@ func (f *follower) emit(raw string, start, end int64) error {
 	if max := f.t.cfg.MaxLineBytes; len(text) > max {
 		text, cut = strings.Clone(text[:runeCut(text, max)]), true
 	}
-	fp, err := f.head.at(end)
+	fp, err := f.head.text(end)
 	if err != nil {
 		return err
 	}
-	ev := Event{Kind: Line, Line: parsers.Line{Text: text, Offset: end, First: start == 0}, Truncated: cut, Fingerprint: fp.String()}
+	ev := Event{Kind: Line, Line: parsers.Line{Text: text, Offset: end, First: start == 0}, Truncated: cut, Fingerprint: fp}
 	if err := f.send(ev); err != nil {
 		return err
 	}

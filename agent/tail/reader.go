@@ -12,8 +12,10 @@ import (
 // readLine reads one line from br: up to and including "\n", or to EOF. It
 // returns at most keep bytes of it (the rest is read and dropped, so a
 // runaway line costs no more memory than that), the number of bytes consumed
-// and whether the line ended with "\n".
-func readLine(br *bufio.Reader, keep int) (text []byte, n int64, complete bool, err error) {
+// and whether the line ended with "\n". The text is appended to buf[:0], so a
+// caller that hands back the previous text reads without allocating.
+func readLine(br *bufio.Reader, keep int, buf []byte) (text []byte, n int64, complete bool, err error) {
+	text = buf[:0]
 	for {
 		chunk, err := br.ReadSlice('\n')
 		n += int64(len(chunk))
@@ -38,7 +40,7 @@ func readLine(br *bufio.Reader, keep int) (text []byte, n int64, complete bool, 
 // bytes, without terminator and BOM, cut to max bytes.
 func readHeader(r io.ReaderAt, limit int64, max int) (string, error) {
 	br := bufio.NewReaderSize(io.NewSectionReader(r, 0, limit), 64<<10)
-	text, _, complete, err := readLine(br, max+8)
+	text, _, complete, err := readLine(br, max+8, nil)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read the first line: %w", err)
 	}

@@ -36,6 +36,12 @@ const (
 	// reading (backpressure) rather than dropping anything.
 	eventBuffer         = 1024
 	DefaultMaxLineBytes = parsers.MaxRecordBytes
+	// DefaultOwnReadBacklog is how far behind the end of a file a follower
+	// must be for it to read with its own buffered handle instead of
+	// nxadm/tail: a backlog (catching up after a restart, start_at
+	// "beginning"), not the few lines a live log adds between two checks.
+	// See README.md, "Reading a backlog".
+	DefaultOwnReadBacklog = 1 << 20
 )
 
 // StartAt values.
@@ -125,6 +131,9 @@ type Config struct {
 	// Logger receives what the tailer has to say; nil discards it.
 	Logger *slog.Logger
 
+	// ownReadBacklog overrides DefaultOwnReadBacklog in tests and benchmarks.
+	ownReadBacklog int64
+
 	hooks *hooks // test instrumentation; nil outside tests
 }
 
@@ -210,6 +219,8 @@ type Tailer struct {
 	followers map[string]*follower  // by key
 	closed    map[string]closedFile // files followed earlier, by key
 
+	ownReadBacklog int64 // unread bytes from which followers read with their own handle
+
 	pathErrs  map[string]string // last error logged per path; scan goroutine only
 	watch     *watcher          // nil when polling only
 	readEvery time.Duration     // the followers' check interval
@@ -252,6 +263,10 @@ func Start(ctx context.Context, cfg Config) (*Tailer, error) {
 		pathErrs:  map[string]string{},
 	}
 	t.readEvery = cfg.ReadInterval
+	t.ownReadBacklog = cfg.ownReadBacklog
+	if t.ownReadBacklog == 0 {
+		t.ownReadBacklog = DefaultOwnReadBacklog
+	}
 	if !cfg.Once {
 		t.watch = newWatcher(t)
 		if t.watch != nil && readDefaulted {

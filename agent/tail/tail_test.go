@@ -3,6 +3,7 @@ package tail
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -70,19 +71,31 @@ func TestLineWrittenInTwoWritesArrivesOnceWhole(t *testing.T) {
 	h.expect(lineEv(key, "world", 13, false))
 }
 
+// TestOffsetsBOMAndCRLF reads the same file with nxadm/tail and, as a
+// backlog, with the tailer's own reader: both must give the same lines.
 func TestOffsetsBOMAndCRLF(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "app.txt")
-	content := "\uFEFFSequence#\tMessage\r\n1\tstarted\r\n\r\n2\tdone\nlast"
-	writeFile(t, path, content)
-	h := newHarness(t, dir, Config{Paths: []string{"*.txt"}, StartAt: StartAtBeginning})
-	key := h.expect(Event{Kind: Opened}).Key
-	h.expect(lineEv(key, "Sequence#\tMessage", 3+17+2, true)) // the BOM's 3 bytes count
-	h.expect(lineEv(key, "1\tstarted", 22+9+2, false))
-	h.expect(lineEv(key, "", 33+2, false))
-	h.expect(lineEv(key, "2\tdone", 35+6+1, false))
-	appendFile(t, path, "\r\n")
-	h.expect(lineEv(key, "last", int64(len(content))+2, false))
+	for _, tc := range []struct {
+		name    string
+		backlog int64
+	}{
+		{"nxadm", 0},      // a small file is read by nxadm/tail
+		{"own reader", 1}, // every byte counts as a backlog
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "app.txt")
+			content := "\uFEFFSequence#\tMessage\r\n1\tstarted\r\n\r\n2\tdone\nlast"
+			writeFile(t, path, content)
+			h := newHarness(t, dir, Config{Paths: []string{"*.txt"}, StartAt: StartAtBeginning, ownReadBacklog: tc.backlog})
+			key := h.expect(Event{Kind: Opened}).Key
+			h.expect(lineEv(key, "Sequence#\tMessage", 3+17+2, true)) // the BOM's 3 bytes count
+			h.expect(lineEv(key, "1\tstarted", 22+9+2, false))
+			h.expect(lineEv(key, "", 33+2, false))
+			h.expect(lineEv(key, "2\tdone", 35+6+1, false))
+			appendFile(t, path, "\r\n")
+			h.expect(lineEv(key, "last", int64(len(content))+2, false))
+		})
+	}
 }
 
 func TestLongLines(t *testing.T) {
@@ -119,15 +132,23 @@ func TestLongLines(t *testing.T) {
 		}
 	}
 
-	t.Run("read by nxadm", func(t *testing.T) {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "app.txt")
-		writeFile(t, path, "")
-		h := newHarness(t, dir, Config{Paths: []string{"*.txt"}})
-		key := h.expect(Event{Kind: Opened}).Key
-		appendFile(t, path, content)
-		check(t, h, key)
-	})
+	for _, tc := range []struct {
+		name    string
+		backlog int64
+	}{
+		{"read by nxadm", math.MaxInt64},
+		{"read as a backlog", 0}, // the 4 MiB appended are more than DefaultOwnReadBacklog
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "app.txt")
+			writeFile(t, path, "")
+			h := newHarness(t, dir, Config{Paths: []string{"*.txt"}, ownReadBacklog: tc.backlog})
+			key := h.expect(Event{Kind: Opened}).Key
+			appendFile(t, path, content)
+			check(t, h, key)
+		})
+	}
 	t.Run("drained after rotation", func(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "app.txt")

@@ -82,7 +82,7 @@ func TestReadLine(t *testing.T) {
 	}
 	var got []res
 	for {
-		text, n, complete, err := readLine(br, 20)
+		text, n, complete, err := readLine(br, 20, nil)
 		if n > 0 {
 			got = append(got, res{string(text), n, complete})
 		}
