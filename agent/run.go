@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/agent/dispatch"
@@ -13,6 +14,7 @@ import (
 	"github.com/heraldhq/herald/agent/server"
 	"github.com/heraldhq/herald/agent/state"
 	"github.com/heraldhq/herald/plugins/host"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 const (
@@ -36,6 +38,12 @@ type RunOptions struct {
 	// DrainTimeout bounds how long Once waits for sinks to accept what is
 	// queued. Undelivered events stay queued for the next run. Default 30s.
 	DrainTimeout time.Duration
+	// Load builds the agent from the config again, for a reload; nil
+	// disables reloading.
+	Load func() (*Agent, error)
+	// Reload asks for a reload (SIGHUP). Changes to the config file and the
+	// rule files ask for one too.
+	Reload <-chan struct{}
 }
 
 // StatePath is where the agent keeps its state inside data_dir.
@@ -44,6 +52,12 @@ func StatePath(dataDir string) string { return filepath.Join(dataDir, "herald.db
 // Run starts the sinks, tails the inputs and delivers alerts until ctx is done
 // (or, with Once, until the inputs are read and the outboxes drained). A sink
 // whose plugin cannot start or rejects its config fails start-up.
+//
+// With RunOptions.Load set, a signal on RunOptions.Reload or a change to the
+// config or rule files reloads: the new config is loaded and its sink plugins
+// started first; only then is the running configuration stopped and the new
+// one started on the same state. A new config that does not load is reported
+// and the running one kept.
 func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 	if ro.DrainTimeout == 0 {
 		ro.DrainTimeout = 30 * time.Second
@@ -59,6 +73,38 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 	if a.opts.Version != "" {
 		m.SetBuildInfo(a.opts.Version, a.opts.Commit)
 	}
+
+	var current atomic.Pointer[Agent]
+	current.Store(a)
+	var reload <-chan struct{}
+	if ro.Load != nil && !ro.Once {
+		trigger := make(chan struct{}, 1)
+		reload = trigger
+		go forward(ctx, ro.Reload, trigger)
+		go watchFiles(ctx, func() []string { return current.Load().watchedFiles() }, watchEvery, trigger, a.log)
+	}
+
+	cur, plugins := a, map[string]*host.Plugin(nil)
+	for {
+		next, nextPlugins, err := cur.serve(ctx, store, reg, m, ro, reload, plugins)
+		if next == nil {
+			return err
+		}
+		if next.cfg.Agent.DataDir != cur.cfg.Agent.DataDir {
+			a.log.Warn("data_dir changed in the config; it takes effect at the next restart", "running", cur.cfg.Agent.DataDir)
+			next.cfg.Agent.DataDir = cur.cfg.Agent.DataDir
+		}
+		cur, plugins = next, nextPlugins
+		current.Store(cur)
+		a.log.Info("configuration reloaded", "config", cur.cfg.Path, "rules", len(cur.rules.Rules()), "sinks", len(cur.sinks))
+	}
+}
+
+// serve runs one configuration until ctx ends (nil next), Once is done (nil
+// next), or a reload succeeds: then it stops everything it started and returns
+// the next agent, with that agent's plugins already running.
+func (a *Agent) serve(ctx context.Context, store *state.Store, reg *prometheus.Registry, m *metrics.Metrics, ro RunOptions,
+	reload <-chan struct{}, started map[string]*host.Plugin) (next *Agent, nextPlugins map[string]*host.Plugin, err error) {
 	for _, r := range a.rules.Rules() {
 		m.Rule(r.ID)
 	}
@@ -71,9 +117,11 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 		}
 	}()
 	for _, s := range a.sinks {
-		p, err := a.startSink(ctx, s)
-		if err != nil {
-			return err
+		p := started[s.cfg.Name]
+		if p == nil {
+			if p, err = a.startSink(ctx, s); err != nil {
+				return nil, nil, err
+			}
 		}
 		m.Sink(s.cfg.Name).SetUp(true)
 		sinks = append(sinks, &runningSink{agent: a, spec: s, plugin: p, metrics: m})
@@ -117,7 +165,7 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 			srv.Handle(h.cfg.Path, h.handler)
 		}
 		if err := srv.Start(); err != nil {
-			return err
+			return nil, nil, err
 		}
 		a.log.Info("serving metrics and health", "addr", srv.Addr(), "hooks", len(a.hooks))
 		defer func() {
@@ -147,6 +195,8 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 	for _, s := range a.sinks {
 		caps[s.cfg.Name] = s.cfg.MaxPending
 	}
+	ictx, stopInputs := context.WithCancel(ctx)
+	defer stopInputs()
 	var iwg sync.WaitGroup
 	errc := make(chan error, len(a.inputs))
 	for _, in := range a.inputs {
@@ -156,32 +206,80 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 			im := m.Input(in.cfg.Name)
 			im.SetUp(true)
 			p := &pipeline{agent: a, in: in, store: store, notify: notify, once: ro.Once, metrics: m, im: im, caps: caps}
-			if err := p.run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			if err := p.run(ictx); err != nil && !errors.Is(err, context.Canceled) {
 				im.SetUp(false)
 				errc <- fmt.Errorf("input %q: %w", in.cfg.Name, err)
 			}
 		}()
 	}
+	inputsDone := make(chan struct{})
+	go func() {
+		iwg.Wait()
+		close(inputsDone)
+	}()
 	a.log.Info("herald running", "inputs", len(a.inputs)+len(a.hooks), "rules", len(a.rules.Rules()), "sinks", len(sinks), "data_dir", a.cfg.Agent.DataDir)
-	iwg.Wait()
+
+	// Dispatchers outlive the inputs so what the inputs queued can go out;
+	// they stop on shutdown, on reload, or when Once has drained.
+wait:
+	for {
+		select {
+		case <-inputsDone:
+			if ro.Once {
+				break wait
+			}
+			<-ctx.Done() // every input failed: keep delivering until shutdown
+			break wait
+		case <-ctx.Done():
+			break wait
+		case <-reload:
+			next, nextPlugins = a.prepareReload(ctx, ro.Load)
+			if next != nil {
+				break wait
+			}
+		}
+	}
+	stopInputs()
+	<-inputsDone
 	close(errc)
 	var errs []error
 	for err := range errc {
 		errs = append(errs, err)
 	}
-
 	if ro.Once && len(errs) == 0 {
 		errs = append(errs, a.drain(ctx, store, ro.DrainTimeout))
 	}
-	// Dispatchers outlive the inputs so what the inputs queued can go out; they
-	// stop on shutdown (or when Once has drained).
-	if !ro.Once {
-		<-ctx.Done()
-	}
 	stopDispatch()
 	dwg.Wait()
-	a.log.Info("herald stopped")
-	return errors.Join(errs...)
+	if next == nil {
+		a.log.Info("herald stopped")
+	}
+	return next, nextPlugins, errors.Join(errs...)
+}
+
+// prepareReload loads the new configuration and starts its sink plugins, so
+// that a broken one is found before anything running is stopped. On failure it
+// logs why and returns nil: the running configuration stays.
+func (a *Agent) prepareReload(ctx context.Context, load func() (*Agent, error)) (*Agent, map[string]*host.Plugin) {
+	a.log.Info("reloading the configuration", "config", a.cfg.Path)
+	next, err := load()
+	if err != nil {
+		a.log.Error("the new configuration has problems; keeping the running one", "err", err)
+		return nil, nil
+	}
+	plugins := map[string]*host.Plugin{}
+	for _, s := range next.sinks {
+		p, err := next.startSink(ctx, s)
+		if err != nil {
+			for _, p := range plugins {
+				p.Close()
+			}
+			a.log.Error("the new configuration has problems; keeping the running one", "err", err)
+			return nil, nil
+		}
+		plugins[s.cfg.Name] = p
+	}
+	return next, plugins
 }
 
 // drain waits until every sink's outbox is empty, or the timeout passes.

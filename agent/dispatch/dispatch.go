@@ -76,6 +76,11 @@ type Config struct {
 	// NewBackOff makes the backoff policies for retryable answers and for plugin
 	// restarts (one each). Default DefaultBackOff.
 	NewBackOff func() backoff.BackOff
+	// ShutdownGrace is how long a batch already being sent may take to finish
+	// when the dispatcher stops: abandoning it would send it again at the
+	// next start although the sink most likely has it (a duplicate page).
+	// Default 5s.
+	ShutdownGrace time.Duration
 	// Clock is the time source. Default: the system clock.
 	Clock Clock
 	// Observer receives counters. Optional.
@@ -118,6 +123,9 @@ func New(cfg Config) *Dispatcher {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = systemClock{}
+	}
+	if cfg.ShutdownGrace == 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
@@ -206,6 +214,20 @@ func batch(entries []state.Entry) []state.Entry {
 	return entries
 }
 
+// DefaultShutdownGrace is the default Config.ShutdownGrace.
+const DefaultShutdownGrace = 5 * time.Second
+
+// inFlight returns a context for a send that outlives ctx by grace, so a
+// graceful stop lets the batch's answers arrive and be recorded. done releases it.
+func inFlight(ctx context.Context, grace time.Duration) (sctx context.Context, done func()) {
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	return sctx, func() {
+		stop()
+		cancel()
+	}
+}
+
 // deliver sends one batch and records the answers.
 func (d *Dispatcher) deliver(ctx context.Context, entries []state.Entry) {
 	events, err := d.withRefs(entries)
@@ -213,7 +235,9 @@ func (d *Dispatcher) deliver(ctx context.Context, entries []state.Entry) {
 		d.storeTrouble(ctx, "read alert references", err)
 		return
 	}
-	results, err := d.sender.Send(ctx, events)
+	sctx, sent := inFlight(ctx, d.cfg.ShutdownGrace)
+	results, err := d.sender.Send(sctx, events)
+	sent()
 	if err == nil && len(results) != len(events) {
 		err = fmt.Errorf("plugin answered %d results for %d events", len(results), len(events))
 	}

@@ -239,6 +239,31 @@ func TestShutdownDuringSend(t *testing.T) {
 	}
 }
 
+// TestShutdownLetsInFlightSendFinish: a batch already sent when the
+// dispatcher stops gets its answer recorded, so the next start does not send
+// it again.
+func TestShutdownLetsInFlightSendFinish(t *testing.T) {
+	h := newHarness(t, 0)
+	h.d.cfg.ShutdownGrace = time.Minute
+	h.enqueue(ev("a", "k"))
+	h.start()
+	c := h.next()
+	h.cancel()
+	c.reply <- reply{results: []sdk.Result{sdk.Accept("")}}
+	select {
+	case err := <-h.done:
+		if err != nil {
+			t.Fatalf("Run returned %v", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("Run did not return after the in-flight send finished")
+	}
+	h.cancel = nil
+	if got := h.pending(); len(got) != 0 {
+		t.Errorf("outbox after a graceful stop = %v, want the answered batch recorded", got)
+	}
+}
+
 func TestShutdownWhileWaiting(t *testing.T) {
 	h := newHarness(t, 0)
 	h.enqueue(ev("a", "k"))

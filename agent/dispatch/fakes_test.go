@@ -232,8 +232,9 @@ func newHarnessWith(t *testing.T, batchSize int, store *state.Store) *harness {
 			h.connects <- s
 			return s, nil
 		},
-		Clock:    h.clock,
-		Observer: h.obs,
+		Clock:         h.clock,
+		Observer:      h.obs,
+		ShutdownGrace: 10 * time.Millisecond, // real time: an unanswered send is abandoned soon
 	})
 	h.d.onIdle = func() {
 		select {

@@ -273,7 +273,7 @@ func Start(ctx context.Context, cfg Config) (*Tailer, error) {
 			t.readEvery = NotifiedReadInterval
 		}
 	}
-	t.scan(true)
+	t.scan(true, true)
 	if !cfg.Once {
 		t.wg.Add(1)
 		go t.discover()
@@ -351,9 +351,9 @@ func (t *Tailer) discover() {
 		case <-t.ctx.Done():
 			return
 		case <-tick.C:
-			t.scan(false)
+			t.scan(false, true)
 		case <-rescan:
-			t.scan(false)
+			t.scan(false, false)
 		}
 	}
 }
@@ -376,8 +376,10 @@ type match struct {
 }
 
 // scan globs the paths, tells each follower where (or whether) its file was
-// seen, and starts following new files.
-func (t *Tailer) scan(initial bool) {
+// seen, and starts following new files. Only timed scans count a file as
+// missing: a rotated file's grace period is measured in poll intervals, not in
+// however many notifications a rollover produces.
+func (t *Tailer) scan(initial, timed bool) {
 	found := t.glob()
 	now := time.Now()
 
@@ -398,7 +400,7 @@ func (t *Tailer) scan(initial bool) {
 		}
 	}
 	for k, f := range t.followers {
-		if !present[k] {
+		if !present[k] && timed {
 			f.missed()
 		}
 	}

@@ -16,13 +16,19 @@ import (
 // loadAgent reads the config and builds the agent; every failure is a config
 // problem (exit status 2).
 func loadAgent(path string, logOut io.Writer) (*agent.Agent, *config.Config, *slog.Logger, error) {
-	return loadAgentQuiet(path, logOut, false)
+	return loadAgentWith(path, logOut, os.Stdout, false)
 }
 
 // loadAgentQuiet is loadAgent; with quiet the log shows only warnings and
 // errors unless the config asks for debug, so that `herald check` prints its
 // verdict rather than the plugins' start-up chatter.
 func loadAgentQuiet(path string, logOut io.Writer, quiet bool) (*agent.Agent, *config.Config, *slog.Logger, error) {
+	return loadAgentWith(path, logOut, os.Stdout, quiet)
+}
+
+// loadAgentWith is loadAgentQuiet with the writer that receives what plugins
+// print (the console sink): a Windows service has no standard output.
+func loadAgentWith(path string, logOut, stdout io.Writer, quiet bool) (*agent.Agent, *config.Config, *slog.Logger, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		if ce := (*config.Error)(nil); errors.As(err, &ce) {
@@ -36,7 +42,7 @@ func loadAgentQuiet(path string, logOut io.Writer, quiet bool) (*agent.Agent, *c
 	}
 	log := newLogger(logOut, level, cfg.Agent.LogFormat)
 	v, c, _ := buildInfo()
-	a, err := agent.Load(cfg, agent.Options{Logger: log, Version: v, Commit: c})
+	a, err := agent.Load(cfg, agent.Options{Logger: log, Version: v, Commit: c, Stdout: stdout})
 	if err != nil {
 		return nil, nil, nil, usageError(listProblems(path, err))
 	}
@@ -86,7 +92,14 @@ func newRunCmd() *cobra.Command {
 				}
 				defer stop()
 			}
-			return a.Run(cmd.Context(), agent.RunOptions{Once: once})
+			return a.Run(cmd.Context(), agent.RunOptions{
+				Once:   once,
+				Reload: reloadSignal(cmd.Context()),
+				Load: func() (*agent.Agent, error) {
+					a, _, _, err := loadAgent(cfgPath, os.Stderr)
+					return a, err
+				},
+			})
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "herald.toml", "config file")

@@ -228,7 +228,7 @@ func (p *agentProgram) Start(service.Service) error {
 func (p *agentProgram) start() error {
 	if p.load == nil {
 		p.load = func(path string, w io.Writer) (agentRunner, error) {
-			a, _, _, err := loadAgent(path, w)
+			a, _, _, err := loadAgentWith(path, w, w, false)
 			return a, err
 		}
 	}
@@ -257,7 +257,11 @@ func (p *agentProgram) start() error {
 	p.cancel, p.done, p.logOut = cancel, make(chan struct{}), logOut
 	go func() {
 		defer close(p.done)
-		p.err = a.Run(ctx, agent.RunOptions{})
+		p.err = a.Run(ctx, agent.RunOptions{Load: func() (*agent.Agent, error) {
+			// A change to the config or rule files reloads the service too.
+			a, _, _, err := loadAgentWith(p.cfgPath, logOut, logOut, false)
+			return a, err
+		}})
 		if p.stopping.Load() {
 			return
 		}
