@@ -28,14 +28,17 @@ func TestLitMatcherFindsWhatContainsFinds(t *testing.T) {
 			}
 		}
 		text := word(r.IntN(40))
-		for _, wm := range []bool{false, true} {
-			lm := buildLitMatcher(lits, wm)
+		for _, st := range []struct {
+			wm    bool
+			short int
+		}{{false, 0}, {true, 0}, {true, 3}, {true, shortLit}} {
+			lm := buildLitMatcher(lits, st.wm, st.short)
 			found := newBitset(len(lits))
 			lm.find(text, found)
 			for i, l := range lits {
 				if want := strings.Contains(text, l); found.has(int32(i)) != want {
-					t.Fatalf("trial %d, wu-manber=%v: text %q, literal %q: found=%v, want %v (literals %q)",
-						trial, wm, text, l, found.has(int32(i)), want, lits)
+					t.Fatalf("trial %d, wu-manber=%v, short=%d: text %q, literal %q: found=%v, want %v (literals %q)",
+						trial, st.wm, st.short, text, l, found.has(int32(i)), want, lits)
 				}
 			}
 		}
@@ -59,7 +62,33 @@ func TestLitMatcherLongLiterals(t *testing.T) {
 // BenchmarkLiteralMatcher compares the two strategies on the realistic line
 // mix, for literal sets of growing size drawn from the kind of rules admins
 // write (logger names, message phrases). It decided containsMax.
+//
+// "levels" adds the three level names rules test (Level == "ERROR") to 16
+// phrases: in the scan ("wumanber-all") they cut its skips to 3 bytes, so
+// they are looked for apart ("wumanber", shortLit).
 func BenchmarkLiteralMatcher(b *testing.B) {
+	benchmarkLiteralMatcher(b)
+	lines := mixLines(1000, 0, 3)
+	lits := append([]string{"WARN", "ERROR", "FATAL", "System.Scheduler."}, literalPool()[:16]...)
+	for _, bc := range []struct {
+		name  string
+		short int
+	}{{"wumanber-all", 0}, {"wumanber", shortLit}} {
+		b.Run("levels/"+bc.name, func(b *testing.B) {
+			lm := buildLitMatcher(lits, true, bc.short)
+			found := newBitset(len(lits))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				found.clear()
+				lm.find(lines[i%len(lines)], found)
+				i++
+			}
+		})
+	}
+}
+
+func literalPool() []string {
 	pool := []string{
 		"Execution State Change to FinishedFail", "Max retries reached",
 		"System.Scheduler.Scheduler.Master.Task.TaskSession", "Execution State Change to Aborting",
@@ -67,6 +96,11 @@ func BenchmarkLiteralMatcher(b *testing.B) {
 	for i := range 60 {
 		pool = append(pool, fmt.Sprintf("Connection lost (E%03d)", i))
 	}
+	return pool
+}
+
+func benchmarkLiteralMatcher(b *testing.B) {
+	pool := literalPool()
 	lines := mixLines(1000, 0, 3)
 	for _, n := range []int{1, 2, 4, 8, 16, 32, 64} {
 		for _, wm := range []bool{false, true} {
@@ -75,7 +109,7 @@ func BenchmarkLiteralMatcher(b *testing.B) {
 				name = "wumanber"
 			}
 			b.Run(fmt.Sprintf("lits=%d/%s", n, name), func(b *testing.B) {
-				lm := buildLitMatcher(pool[:n], wm)
+				lm := buildLitMatcher(pool[:n], wm, shortLit)
 				found := newBitset(n)
 				b.ReportAllocs()
 				i := 0

@@ -40,7 +40,7 @@ func golden(t *testing.T, name, got string) {
 
 // loadRules loads the benchmark's rules the way herald does: the rule file
 // and the pack, for one qlik input called scheduler.
-func loadRules(t *testing.T) (*rules.Set, parsers.Parser) {
+func loadRules(t testing.TB) (*rules.Set, parsers.Parser) {
 	t.Helper()
 	p, err := qlik.New(nil)
 	if err != nil {
@@ -60,7 +60,7 @@ func loadRules(t *testing.T) (*rules.Set, parsers.Parser) {
 }
 
 // decode reads a log through the qlik parser; filter may be nil.
-func decode(t *testing.T, p parsers.Parser, data []byte, filter parsers.Filter) []*parsers.Record {
+func decode(t testing.TB, p parsers.Parser, data []byte, filter parsers.Filter) []*parsers.Record {
 	t.Helper()
 	dec := p.NewDecoder("scheduler", "bench.txt", filter)
 	var recs []*parsers.Record
