@@ -86,7 +86,7 @@ func (r *hookRun) deliver(_ context.Context, input string, d hooks.Delivery) (bo
 	matches := make([]lifecycle.Match, 0, len(ms))
 	for _, m := range ms {
 		r.metrics.Rule(m.Rule.ID).Matches.Inc()
-		matches = append(matches, a.lifecycleMatch(m, rec.Time, origin))
+		matches = append(matches, a.life.MatchOf(m, rec.Time, origin))
 	}
 
 	var (

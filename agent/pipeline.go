@@ -248,7 +248,7 @@ func (p *pipeline) emitFor(f *openFile) parsers.Emit {
 		}
 		for _, m := range ms {
 			p.metrics.Rule(m.Rule.ID).Matches.Inc()
-			p.matches = append(p.matches, p.agent.lifecycleMatch(m, rec.Time, fmt.Sprintf("%s:%s@%d", p.in.cfg.Name, f.key, rec.Offset)))
+			p.matches = append(p.matches, p.agent.life.MatchOf(m, rec.Time, fmt.Sprintf("%s:%s@%d", p.in.cfg.Name, f.key, rec.Offset)))
 		}
 	}
 }
@@ -332,14 +332,6 @@ type heldBack struct {
 	stats lifecycle.Stats
 }
 
-// lifecycleMatch turns a rule's match on a record into what the lifecycle
-// applies. origin identifies the record, so event ids are stable.
-func (a *Agent) lifecycleMatch(m rules.Match, at time.Time, origin string) lifecycle.Match {
-	return lifecycle.Match{
-		Rule: a.life.Rule(m.Rule.ID), Key: m.Key, Ref: m.Ref, By: m.By, Dedup: m.Dedup,
-		Title: m.Title, Message: m.Message, Fields: m.Fields, Time: at, Origin: origin,
-	}
-}
 
 // applyMatches applies matches to the alert state in tx and enqueues the
 // events they produce for their sinks.

@@ -79,7 +79,7 @@ func load(t *testing.T, res *Result) *loaded {
 	}
 	var infosL []*lifecycle.RuleInfo
 	for _, r := range set.Rules() {
-		infosL = append(infosL, &lifecycle.RuleInfo{ID: r.ID, Severity: r.Severity, RateLimit: r.RateLimit, Sinks: r.Sinks, Resolves: r.Resolves})
+		infosL = append(infosL, lifecycle.FromRule(r))
 	}
 	var sinks []lifecycle.Sink
 	for _, s := range cfg.Sinks {
@@ -185,11 +185,7 @@ func TestRouting(t *testing.T) {
 		err = store.Update(func(tx *state.Tx) error {
 			for _, m := range matches {
 				var st lifecycle.Stats
-				routed, err := l.life.Apply(tx, lifecycle.Match{
-					Rule: &lifecycle.RuleInfo{ID: m.Rule.ID, Severity: m.Rule.Severity, RateLimit: m.Rule.RateLimit, Sinks: m.Rule.Sinks, Resolves: m.Rule.Resolves},
-					Key:  m.Key, Dedup: m.Dedup, Title: m.Title, Message: m.Message, Fields: m.Fields,
-					Time: rec.Time, Origin: fmt.Sprintf("%s:%d", rec.Path, rec.Offset),
-				}, &st)
+				routed, err := l.life.Apply(tx, l.life.MatchOf(m, rec.Time, fmt.Sprintf("%s:%d", rec.Path, rec.Offset)), &st)
 				if err != nil {
 					return err
 				}

@@ -52,6 +52,15 @@ type RuleInfo struct {
 	KeyFromRef bool
 }
 
+// MatchOf turns a rule's match on a record into what Apply takes. at is when
+// the record was logged; origin identifies the record, so event ids are stable.
+func (l *Lifecycle) MatchOf(m rules.Match, at time.Time, origin string) Match {
+	return Match{
+		Rule: l.Rule(m.Rule.ID), Key: m.Key, Ref: m.Ref, By: m.By, Dedup: m.Dedup,
+		Title: m.Title, Message: m.Message, Fields: m.Fields, Time: at, Origin: origin,
+	}
+}
+
 // FromRule returns what the lifecycle needs of a loaded rule. Use it rather
 // than copying fields, so that every rule key that matters here is carried.
 func FromRule(r *rules.Rule) *RuleInfo {

@@ -160,9 +160,9 @@ func New(spec Spec) (*Engine, error) {
 
 	var infosL []*lifecycle.RuleInfo
 	for _, r := range set.Rules() {
-		ri := &lifecycle.RuleInfo{ID: r.ID, Severity: r.Severity, RateLimit: r.RateLimit, Resolves: r.Resolves}
-		if spec.Route {
-			ri.Sinks = r.Sinks
+		ri := lifecycle.FromRule(r)
+		if !spec.Route {
+			ri.Sinks = nil
 		}
 		infosL = append(infosL, ri)
 	}

@@ -210,16 +210,7 @@ func (r *run) record(rec *parsers.Record, origin string) {
 	}
 	for _, m := range ms {
 		r.sum.rule(m.Rule.ID).Matches++
-		r.matches = append(r.matches, lifecycle.Match{
-			Rule:    r.engine.life.Rule(m.Rule.ID),
-			Key:     m.Key,
-			Dedup:   m.Dedup,
-			Title:   m.Title,
-			Message: m.Message,
-			Fields:  m.Fields,
-			Time:    rec.Time,
-			Origin:  fmt.Sprintf("%s@%d", origin, rec.Offset),
-		})
+		r.matches = append(r.matches, r.engine.life.MatchOf(m, rec.Time, fmt.Sprintf("%s@%d", origin, rec.Offset)))
 	}
 }
 
