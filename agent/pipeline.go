@@ -332,7 +332,6 @@ type heldBack struct {
 	stats lifecycle.Stats
 }
 
-
 // applyMatches applies matches to the alert state in tx and enqueues the
 // events they produce for their sinks.
 func (a *Agent) applyMatches(tx *state.Tx, matches []lifecycle.Match) (applied, error) {
