@@ -314,9 +314,7 @@ func (d *Dispatcher) withRefs(entries []state.Entry) ([]sdk.Event, error) {
 			}
 			// Only a reference of the same alert instance: a resolution
 			// queued behind a new firing still belongs to the old one.
-			if a, ok := tx.Alert(e.Event.Rule, e.Event.Key); ok && a.Instance == e.Instance {
-				events[i].Ref = a.Refs[d.cfg.Sink]
-			}
+			events[i].Ref = tx.AlertRef(e.Event.Rule, e.Event.Key, d.cfg.Sink, e.Instance)
 		}
 		return nil
 	})

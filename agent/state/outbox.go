@@ -135,6 +135,15 @@ func (s *Store) Complete(sink string, done []Done) error {
 				s.logger.Debug("completed entry is no longer in the outbox", "sink", sink, "seq", d.Seq)
 				continue
 			}
+			if d.Result.Outcome == sdk.Accepted && d.Result.Ref == "" {
+				// The common case needs nothing from the entry: delete it
+				// without decoding it.
+				if err := out.Delete(k); err != nil {
+					return fmt.Errorf("state: complete %d for sink %q: %w", d.Seq, sink, err)
+				}
+				t.addDepth(sink, -1)
+				continue
+			}
 			e, _, err := decodeEntry(k, v)
 			if err != nil {
 				return fmt.Errorf("state: complete for sink %q: %w", sink, err)
@@ -145,10 +154,8 @@ func (s *Store) Complete(sink string, done []Done) error {
 					return fmt.Errorf("state: complete %d for sink %q: %w", d.Seq, sink, err)
 				}
 				t.addDepth(sink, -1)
-				if d.Result.Ref != "" {
-					if err := t.storeRef(sink, e, d.Result.Ref); err != nil {
-						return err
-					}
+				if err := t.storeRef(sink, e, d.Result.Ref); err != nil {
+					return err
 				}
 			case sdk.Rejected:
 				if err := t.bury(sink, out, d.Seq, e, d.Result.Reason); err != nil {

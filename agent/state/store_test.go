@@ -499,6 +499,60 @@ func TestAlertsByKey(t *testing.T) {
 	})
 }
 
+// TestAlertWrittenAndReadInOneTx reads alerts back in the transaction that
+// wrote them (they are served without decoding): what a caller does to the
+// maps of an alert it put or got must not change what is stored, a deleted
+// alert is gone, and AlertRef gives a sink's reference only for the alert's
+// current instance.
+func TestAlertWrittenAndReadInOneTx(t *testing.T) {
+	s := openTest(t, "")
+	mustUpdate(t, s, func(tx *Tx) error {
+		a := Alert{Rule: "failed", Key: "t1", Status: sdk.StatusFiring, Instance: 2,
+			Fields: map[string]string{"TaskName": "Nightly"}, Refs: map[string]string{"pager": "ev-1"}}
+		if err := tx.PutAlert(a); err != nil {
+			return err
+		}
+		a.Fields["TaskName"] = "changed after PutAlert"
+		got, ok := tx.Alert("failed", "t1")
+		if !ok || got.Fields["TaskName"] != "Nightly" || got.Refs["pager"] != "ev-1" {
+			t.Errorf("Alert after PutAlert = %+v, %v", got, ok)
+		}
+		got.Refs["pager"] = "changed after Alert"
+		if ref := tx.AlertRef("failed", "t1", "pager", 2); ref != "ev-1" {
+			t.Errorf("AlertRef(instance 2) = %q, want ev-1", ref)
+		}
+		if ref := tx.AlertRef("failed", "t1", "pager", 1); ref != "" {
+			t.Errorf("AlertRef(instance 1) = %q, want none: another instance", ref)
+		}
+		if ref := tx.AlertRef("failed", "t1", "chat", 2); ref != "" {
+			t.Errorf("AlertRef(chat) = %q, want none", ref)
+		}
+		if err := tx.PutAlert(Alert{Rule: "failed", Key: "t2", Status: sdk.StatusFiring}); err != nil {
+			return err
+		}
+		if err := tx.DeleteAlert("failed", "t2"); err != nil {
+			return err
+		}
+		if a, ok := tx.Alert("failed", "t2"); ok {
+			t.Errorf("Alert after DeleteAlert = %+v", a)
+		}
+		return nil
+	})
+	_ = s.View(func(tx *Tx) error {
+		got, ok := tx.Alert("failed", "t1")
+		if !ok || got.Fields["TaskName"] != "Nightly" || got.Refs["pager"] != "ev-1" {
+			t.Errorf("stored alert = %+v, %v", got, ok)
+		}
+		if ref := tx.AlertRef("failed", "t1", "pager", 2); ref != "ev-1" {
+			t.Errorf("AlertRef from the file = %q, want ev-1", ref)
+		}
+		if _, ok := tx.Alert("failed", "t2"); ok {
+			t.Error("deleted alert is stored")
+		}
+		return nil
+	})
+}
+
 func TestPrune(t *testing.T) {
 	s := openTest(t, "")
 	mustUpdate(t, s, func(tx *Tx) error {
@@ -717,6 +771,82 @@ func BenchmarkUpdate100Events(b *testing.B) {
 				}
 				b.StartTimer()
 			}
+		})
+	}
+}
+
+// BenchmarkAlertFlow is the state work of 100 new alerts, as the agent does
+// it: the pipeline's transaction (dedup id, alert read and written, event
+// enqueued, file position saved), then the dispatcher's (the batch read, the
+// alerts' references looked up, the results recorded). ns/alert is per alert.
+func BenchmarkAlertFlow(b *testing.B) {
+	for _, noSync := range []bool{false, true} {
+		b.Run(fmt.Sprintf("fsync=%v", !noSync), func(b *testing.B) {
+			s := openTest(b, "")
+			s.db.NoSync = noSync
+			fields := map[string]string{
+				"TaskName": "Reload Sales dashboard", "TaskId": "", "AppName": "Sales dashboard",
+				"AppId": "5c7f2f5a-6d2b-4a39-a8a5-2f0b0e1f5d3c", "ExecutionId": "0f7b6f8e-3a55-4d8f-9e0c-2b1f9d3c7a11",
+				"Hostname": "QS-NODE1", "User": "INTERNAL\\sa_scheduler", "ScriptLogErrors": "", "ScriptLogTail": "",
+			}
+			n := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				err := s.Update(func(tx *Tx) error {
+					for range 100 {
+						n++
+						key := fmt.Sprintf("task-%07d", n)
+						if tx.Seen("dedup\x00reload-failed\x00" + key) {
+							b.Fatal("seen")
+						}
+						if err := tx.MarkSeen("dedup\x00reload-failed\x00"+key, t0); err != nil {
+							return err
+						}
+						a, ok := tx.Alert("reload-failed", key)
+						if ok {
+							b.Fatal("alert exists")
+						}
+						a = Alert{Rule: "reload-failed", Key: key, Status: sdk.StatusFiring, Title: "Qlik Sense reload failed: " + key,
+							Severity: "critical", Fields: fields, FirstSeen: t0, LastSeen: t0, Count: 1, Instance: 1, LastFired: t0}
+						if err := tx.PutAlert(a); err != nil {
+							return err
+						}
+						ev := sdk.Event{ID: key + "-fire", Rule: a.Rule, Status: a.Status, Key: key, Severity: a.Severity, Title: a.Title,
+							Message: strings.Repeat("Reload task failed for app. ", 14), Fields: fields, Time: t0, Host: "QS-NODE1"}
+						if _, err := tx.Enqueue("pager", ev); err != nil {
+							return err
+						}
+					}
+					return tx.SetPosition("file-1", Position{Offset: int64(n), Fingerprint: "1024:0123456789abcdef", Path: "/logs/x.txt", Updated: t0})
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				pending, err := s.Pending("pager", 100)
+				if err != nil || len(pending) != 100 {
+					b.Fatalf("Pending: %d, %v", len(pending), err)
+				}
+				refs := 0
+				err = s.View(func(tx *Tx) error {
+					for _, e := range pending {
+						if tx.AlertRef(e.Event.Rule, e.Event.Key, "pager", e.Instance) != "" {
+							refs++
+						}
+					}
+					return nil
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				done := make([]Done, len(pending))
+				for k, e := range pending {
+					done[k] = Done{e.Seq, sdk.Accept("")}
+				}
+				if err := s.Complete("pager", done); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/alert")
 		})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -28,6 +29,10 @@ type Tx struct {
 	s     *Store
 	depth map[string]int // outbox entries added (or removed) per sink by this tx
 	err   error          // first read that failed to decode
+	// alerts holds the alerts this tx wrote, by alertKey, so reading one back
+	// (Enqueue right after the lifecycle's PutAlert) does not decode it again.
+	// The values are private copies: callers get clones.
+	alerts map[string]*Alert
 }
 
 // fail records a read error; Update and View return it.
@@ -149,6 +154,9 @@ type Alert struct {
 
 // Alert returns the alert of rule and key and whether there is one.
 func (t *Tx) Alert(rule, key string) (Alert, bool) {
+	if a, ok := t.alerts[string(alertKey(rule, key))]; ok {
+		return a.clone(), true
+	}
 	var a Alert
 	ok, err := getJSON(t.tx.Bucket(bucketAlerts), alertKey(rule, key), &a)
 	if err != nil {
@@ -158,22 +166,66 @@ func (t *Tx) Alert(rule, key string) (Alert, bool) {
 	return a, ok
 }
 
+// alertRef returns the instance of the alert of rule and key and the
+// reference sink returned for it, without decoding more of the alert than
+// that. ok is false when there is no such alert.
+func (t *Tx) alertRef(rule, key, sink string) (instance int, ref string, ok bool) {
+	if a, ok := t.alerts[string(alertKey(rule, key))]; ok {
+		return a.Instance, a.Refs[sink], true
+	}
+	var r struct {
+		Instance int               `json:"instance"`
+		Refs     map[string]string `json:"refs"`
+	}
+	ok, err := getJSON(t.tx.Bucket(bucketAlerts), alertKey(rule, key), &r)
+	if err != nil {
+		t.fail(fmt.Errorf("state: alert %q/%q: %w", rule, key, err))
+		return 0, "", false
+	}
+	return r.Instance, r.Refs[sink], ok
+}
+
+// AlertRef returns the reference sink returned for the alert of rule and key,
+// if the alert is still in the given instance (see Alert.Instance). It is
+// Alert, reduced to what a dispatcher needs, and decodes only that.
+func (t *Tx) AlertRef(rule, key, sink string, instance int) string {
+	in, ref, ok := t.alertRef(rule, key, sink)
+	if !ok || in != instance {
+		return ""
+	}
+	return ref
+}
+
 // PutAlert saves a, replacing the alert with the same Rule and Key.
 func (t *Tx) PutAlert(a Alert) error {
 	if a.Rule == "" {
 		return fmt.Errorf("state: put alert with key %q: empty rule", a.Key)
 	}
-	if err := putJSON(t.tx.Bucket(bucketAlerts), alertKey(a.Rule, a.Key), a); err != nil {
+	k := alertKey(a.Rule, a.Key)
+	if err := putJSON(t.tx.Bucket(bucketAlerts), k, a); err != nil {
 		return fmt.Errorf("state: put alert %q/%q: %w", a.Rule, a.Key, err)
 	}
 	if err := t.tx.Bucket(bucketAlertKeys).Put(indexKey(a.Key, a.Rule), nil); err != nil {
 		return fmt.Errorf("state: index alert %q/%q: %w", a.Rule, a.Key, err)
 	}
+	if t.alerts == nil {
+		t.alerts = map[string]*Alert{}
+	}
+	c := a.clone()
+	t.alerts[string(k)] = &c
 	return nil
+}
+
+// clone returns a copy of a that shares no map with it.
+func (a Alert) clone() Alert {
+	a.Fields = maps.Clone(a.Fields)
+	a.Refs = maps.Clone(a.Refs)
+	return a
 }
 
 // DeleteAlert forgets the alert of rule and key, if any.
 func (t *Tx) DeleteAlert(rule, key string) error {
+	delete(t.alerts, string(alertKey(rule, key)))
 	if err := t.tx.Bucket(bucketAlerts).Delete(alertKey(rule, key)); err != nil {
 		return fmt.Errorf("state: delete alert %q/%q: %w", rule, key, err)
 	}
@@ -290,10 +342,10 @@ func (t *Tx) Enqueue(sink string, ev sdk.Event) (uint64, error) {
 	// The event belongs to the alert's current instance; a reference the sink
 	// already returned for it goes with the event.
 	e := entryValue{Event: ev, Enqueued: t.s.now()}
-	if a, ok := t.Alert(ev.Rule, ev.Key); ok {
-		e.Instance = a.Instance
+	if instance, ref, ok := t.alertRef(ev.Rule, ev.Key, sink); ok {
+		e.Instance = instance
 		if e.Event.Ref == "" {
-			e.Event.Ref = a.Refs[sink]
+			e.Event.Ref = ref
 		}
 	}
 	if err := putJSON(b, u64(seq), e); err != nil {
