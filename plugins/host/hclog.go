@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/heraldhq/herald/plugins/sdk"
 )
 
 // levelTrace is where hclog's Trace lands in slog: below Debug, so an agent
@@ -36,6 +38,16 @@ var _ hclog.Logger = (*hclogAdapter)(nil)
 
 func newHCLogAdapter(l *slog.Logger) *hclogAdapter {
 	return &hclogAdapter{l: l, quiet: new(atomic.Bool)}
+}
+
+// lowestLevel names, for sdk.LogLevelEnv, the lowest level l keeps.
+func lowestLevel(l *slog.Logger) string {
+	for _, lv := range []slog.Level{levelTrace, slog.LevelDebug, slog.LevelInfo, slog.LevelWarn} {
+		if l.Enabled(context.Background(), lv) {
+			return sdk.LogLevelName(lv)
+		}
+	}
+	return sdk.LogLevelName(slog.LevelError)
 }
 
 func slogLevel(level hclog.Level) slog.Level {

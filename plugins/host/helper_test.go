@@ -114,6 +114,8 @@ func (s *testSink) Send(_ context.Context, events []sdk.Event) []sdk.Result {
 		case "echo":
 			b, _ := json.Marshal(e)
 			out = append(out, sdk.Accept(string(b)))
+		case "loglevel":
+			out = append(out, sdk.Accept(os.Getenv(sdk.LogLevelEnv)))
 		case "exit":
 			if s.log != nil {
 				s.log.Warn("exiting in the middle of Send")

@@ -104,7 +104,9 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
 
-	r := newProcRunner(path, spec.Command[1:], spec.Env)
+	// The plugin logs only what the agent's log keeps; Spec.Env may say otherwise.
+	env := append([]string{sdk.LogLevelEnv + "=" + lowestLevel(logger)}, spec.Env...)
+	r := newProcRunner(path, spec.Command[1:], env)
 	tail := &tailWriter{}
 	hclogger := newHCLogAdapter(logger)
 	client := plugin.NewClient(&plugin.ClientConfig{

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"runtime"
@@ -210,6 +211,36 @@ func TestPluginLogsReachTheHostLoggerAtTheirLevel(t *testing.T) {
 		if _, ok := r.Attrs["timestamp"]; ok {
 			t.Errorf("%q: the plugin's timestamp was not dropped: %v", tt.msg, r.Attrs)
 		}
+	}
+}
+
+// TestPluginIsToldTheLogLevel: the plugin learns the lowest level the agent's
+// log keeps, so it does not write lines the agent would drop.
+func TestPluginIsToldTheLogLevel(t *testing.T) {
+	for _, tt := range []struct {
+		level slog.Level
+		want  string
+	}{
+		{slog.LevelDebug - 4, "trace"},
+		{slog.LevelDebug, "debug"},
+		{slog.LevelInfo, "info"},
+		{slog.LevelWarn, "warn"},
+		{slog.LevelError, "error"},
+	} {
+		t.Run(tt.want, func(t *testing.T) {
+			logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: tt.level}))
+			p := startHelper(t, "sdk", logger)
+			if err := p.Configure(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			res, err := p.Send(context.Background(), []sdk.Event{{ID: "1", Key: "loglevel"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Ref != tt.want {
+				t.Errorf("the plugin has %s=%q, want %q", sdk.LogLevelEnv, res[0].Ref, tt.want)
+			}
+		})
 	}
 }
 

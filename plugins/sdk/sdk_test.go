@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -59,6 +60,44 @@ func (s *funcSink) Send(ctx context.Context, events []Event) []Result {
 	return s.send(ctx, events)
 }
 
+// TestLogLevelFromTheAgent: a plugin writes only the lines at or above the
+// level the agent named in LogLevelEnv, and everything when it named none.
+func TestLogLevelFromTheAgent(t *testing.T) {
+	for _, tt := range []struct {
+		env  string
+		want []string
+	}{
+		{"", []string{"trace", "debug", "info", "warn", "error"}},
+		{"nonsense", []string{"trace", "debug", "info", "warn", "error"}},
+		{"debug", []string{"debug", "info", "warn", "error"}},
+		{"info", []string{"info", "warn", "error"}},
+		{"warn", []string{"warn", "error"}},
+		{"error", []string{"error"}},
+	} {
+		t.Run(tt.env, func(t *testing.T) {
+			var buf bytes.Buffer
+			l := slog.New(newLogHandler(&buf, levelFromEnv(tt.env)))
+			for _, lv := range []slog.Level{levelTrace, slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError} {
+				l.Log(context.Background(), lv, "line")
+			}
+			var got []string
+			for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(line), &m); err != nil {
+					t.Fatalf("not JSON: %q", line)
+				}
+				got = append(got, m["@level"].(string))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("levels written = %v, want %v", got, tt.want)
+			}
+			if name := LogLevelName(levelFromEnv(tt.env)); tt.env != "" && tt.env != "nonsense" && name != tt.env {
+				t.Errorf("LogLevelName(levelFromEnv(%q)) = %q", tt.env, name)
+			}
+		})
+	}
+}
+
 func TestLogLinesAreHCLogJSON(t *testing.T) {
 	tests := []struct {
 		level slog.Level
@@ -75,7 +114,7 @@ func TestLogLinesAreHCLogJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.level.String(), func(t *testing.T) {
 			var buf bytes.Buffer
-			l := slog.New(newLogHandler(&buf))
+			l := slog.New(newLogHandler(&buf, levelTrace))
 			l.Log(context.Background(), tt.level, "sent batch", "events", 3, "error", errors.New("timeout"))
 			l.With("sink", "pager").WithGroup("http").Info("second", "status", 503)
 

@@ -65,10 +65,11 @@ func Serve(s Sink) {
 	// standard error is parsed by the agent as hclog JSON, so the loggers
 	// must hold on to it now.
 	logOut := os.Stderr
-	logger := slog.New(newLogHandler(logOut))
+	level := levelFromEnv(os.Getenv(LogLevelEnv))
+	logger := slog.New(newLogHandler(logOut, level))
 	internal := hclog.New(&hclog.LoggerOptions{
 		Output:     logOut,
-		Level:      hclog.Debug,
+		Level:      max(hclog.LevelFromString(hclogLevel(level)), hclog.Debug),
 		JSONFormat: true,
 	})
 
