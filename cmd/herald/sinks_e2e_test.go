@@ -481,9 +481,8 @@ secret = "${HERALD_E2E_WEBHOOK_SECRET}"
 	}
 	want := map[string]string{
 		// The test log, like some Qlik versions, has UserDirectory and UserId
-		// columns but no User column, and the qliksense pack passes on User
-		// only, so Butler's user stays empty.
-		"event": "Qlik Sense reload failed", "hostName": "QS-NODE1", "user": "",
+		// columns but no User column: the qliksense pack joins them.
+		"event": "Qlik Sense reload failed", "hostName": "QS-NODE1", "user": `INTERNAL\sa_scheduler`,
 		"taskName": "Reload task 5", "taskId": taskID(5), "appName": "App 5", "appId": "app-5",
 		"appOwnerName": "", "appOwnerUserDirectory": "", "appOwnerUserId": "", "appOwnerEmail": "",
 		"logTimeStamp": "", "logLevel": "", "executionId": "exec-5a", "logMessage": "",
