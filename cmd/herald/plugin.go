@@ -19,7 +19,8 @@ func newPluginCmd() *cobra.Command {
 		Short: "Serve a built-in sink as a plugin process",
 		Long: `Serve runs a built-in sink (` + strings.Join(sinksall.Names(), ", ") + `) as a go-plugin
 process. The agent starts it this way itself; you never need to run it by hand.`,
-		Args: cobra.ExactArgs(1),
+		Example: `  herald plugin serve webhook   # what the agent runs for [[sink]] plugin = "webhook"`,
+		Args:    cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			newSink, ok := sinksall.Lookup(args[0])
 			if !ok {

@@ -36,7 +36,9 @@ func newVersionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and build date",
-		Args:  cobra.NoArgs,
+		Example: `  herald version
+  herald version   # herald v1.2.0 (commit 3f1c6f0e…, built 2026-11-22T08:00:00Z, go1.26.8 windows/amd64)`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v, c, d := buildInfo()
 			fmt.Fprintf(cmd.OutOrStdout(), "herald %s (commit %s, built %s, %s %s/%s)\n",
