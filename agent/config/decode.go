@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/heraldhq/herald/internal/editdist"
 )
 
 // decoder copies the value tree BurntSushi/toml parsed into the schema structs.
@@ -280,7 +282,7 @@ func suggest(k string, known map[string]int) (hint, meant string) {
 	}
 	best, bestDist, bestLenDiff := "", 3, 0
 	for _, n := range names {
-		dist, lenDiff := editDistance(k, n), len(k)-len(n)
+		dist, lenDiff := editdist.Distance(k, n), len(k)-len(n)
 		if lenDiff < 0 {
 			lenDiff = -lenDiff
 		}
@@ -295,27 +297,6 @@ func suggest(k string, known map[string]int) (hint, meant string) {
 		return "", ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best), best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // tomlTypeName names the TOML type of a parsed value, for messages.
