@@ -39,9 +39,7 @@ type Options struct {
 
 // Parser turns JSON objects into records.
 type Parser struct {
-	fields    []string
-	timeField string
-	timeFmt   lineparse.TimeFormat
+	keyed lineparse.Keyed
 }
 
 // New builds a json parser from its options.
@@ -50,23 +48,15 @@ func New(opts map[string]any) (parsers.Parser, error) {
 	if err := options.Decode(Name, opts, &o); err != nil {
 		return nil, err
 	}
-	if err := options.FieldNames(Name, "fields", o.Fields); err != nil {
+	k, err := lineparse.NewKeyed(Name, lineparse.KeyedOptions(o), CommonFields, DefaultTimeField)
+	if err != nil {
 		return nil, err
 	}
-	p := &Parser{timeField: o.TimeField}
-	if p.timeField == "" {
-		p.timeField = DefaultTimeField
-	}
-	var err error
-	if p.timeFmt, err = lineparse.NewTimeFormat(o.TimeFormat); err != nil {
-		return nil, fmt.Errorf("json parser: option %w", err)
-	}
-	p.fields = options.Merge(options.Merge(CommonFields, []string{p.timeField}), o.Fields)
-	return p, nil
+	return &Parser{keyed: k}, nil
 }
 
 // Fields returns time, level, msg, message, the time field and the declared fields.
-func (p *Parser) Fields() []string { return append([]string(nil), p.fields...) }
+func (p *Parser) Fields() []string { return p.keyed.Fields() }
 
 // Verbatim returns false: string values are unescaped and nested values compacted.
 func (p *Parser) Verbatim() bool { return false }
@@ -120,9 +110,9 @@ func (p *Parser) parse(raw string, dst []parsers.Field) ([]parsers.Field, time.T
 			s = string(val)
 		}
 		dst = append(dst, parsers.Field{Name: key, Value: s})
-		if key == p.timeField && !haveTime && val[0] != 'n' {
+		if key == p.keyed.TimeField && !haveTime && val[0] != 'n' {
 			haveTime = true
-			if t, err = p.timeFmt.Parse(s); err != nil {
+			if t, err = p.keyed.Time.Parse(s); err != nil {
 				return dst, time.Time{}, false, fmt.Errorf("field %s: %w", key, err)
 			}
 		}

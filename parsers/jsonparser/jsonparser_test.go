@@ -1,7 +1,6 @@
 package jsonparser
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/heraldhq/herald/parsers/internal/parsertest"
@@ -23,12 +22,8 @@ func TestNew(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := parsertest.New(t, New, tt.opts, tt.wantErr)
-			if p == nil {
-				return
-			}
-			if !slices.Equal(p.Fields(), tt.wantFields) || p.Verbatim() {
-				t.Errorf("Fields() = %v, Verbatim() = %v; want %v, false", p.Fields(), p.Verbatim(), tt.wantFields)
+			if p := parsertest.New(t, New, tt.opts, tt.wantErr); p != nil {
+				parsertest.CheckFields(t, p, tt.wantFields, false)
 			}
 		})
 	}
@@ -83,11 +78,7 @@ func TestDecode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := parsertest.New(t, New, tt.opts, "")
-			got, _ := parsertest.Strings(p, nil, tt.input)
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("got  %q\nwant %q", got, tt.want)
-			}
+			parsertest.CheckDecode(t, New, tt.opts, tt.input, tt.want)
 		})
 	}
 }

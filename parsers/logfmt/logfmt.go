@@ -37,9 +37,7 @@ type Options struct {
 
 // Parser turns logfmt lines into records.
 type Parser struct {
-	fields    []string
-	timeField string
-	timeFmt   lineparse.TimeFormat
+	keyed lineparse.Keyed
 }
 
 // New builds a logfmt parser from its options.
@@ -48,23 +46,15 @@ func New(opts map[string]any) (parsers.Parser, error) {
 	if err := options.Decode(Name, opts, &o); err != nil {
 		return nil, err
 	}
-	if err := options.FieldNames(Name, "fields", o.Fields); err != nil {
+	k, err := lineparse.NewKeyed(Name, lineparse.KeyedOptions(o), CommonFields, DefaultTimeField)
+	if err != nil {
 		return nil, err
 	}
-	p := &Parser{timeField: o.TimeField}
-	if p.timeField == "" {
-		p.timeField = DefaultTimeField
-	}
-	var err error
-	if p.timeFmt, err = lineparse.NewTimeFormat(o.TimeFormat); err != nil {
-		return nil, fmt.Errorf("logfmt parser: option %w", err)
-	}
-	p.fields = options.Merge(options.Merge(CommonFields, []string{p.timeField}), o.Fields)
-	return p, nil
+	return &Parser{keyed: k}, nil
 }
 
 // Fields returns time, level, msg, message, the time field and the declared fields.
-func (p *Parser) Fields() []string { return append([]string(nil), p.fields...) }
+func (p *Parser) Fields() []string { return p.keyed.Fields() }
 
 // Verbatim returns false: quoted values are unescaped.
 func (p *Parser) Verbatim() bool { return false }
@@ -81,8 +71,8 @@ func (p *Parser) parse(raw string, dst []parsers.Field) ([]parsers.Field, time.T
 	}
 	var t time.Time
 	for _, f := range dst {
-		if f.Name == p.timeField {
-			if t, err = p.timeFmt.Parse(f.Value); err != nil {
+		if f.Name == p.keyed.TimeField {
+			if t, err = p.keyed.Time.Parse(f.Value); err != nil {
 				return dst, time.Time{}, false, fmt.Errorf("field %s: %w", f.Name, err)
 			}
 			break

@@ -1,6 +1,8 @@
 // Package lineparse is the decoder shared by parsers whose records are single
 // lines (json, logfmt, regex, line): it trims the terminator, skips empty lines,
 // enforces the size and encoding limits, applies the filter and reuses one Record.
+// It also holds the time_format option those parsers take, and the options of
+// the key/value parsers (json, logfmt), which differ only in their syntax.
 package lineparse
 
 import (

@@ -3,6 +3,7 @@
 package parsertest
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -66,6 +67,8 @@ func Strings(p parsers.Parser, filter parsers.Filter, text string) (results []st
 // TB is the part of testing.TB the helpers use.
 type TB interface {
 	Helper()
+	Errorf(format string, args ...any)
+	Error(args ...any)
 	Fatalf(format string, args ...any)
 }
 
@@ -84,4 +87,28 @@ func New(t TB, factory parsers.Factory, opts map[string]any, wantErr string) par
 		t.Fatalf("New(%v): %v", opts, err)
 	}
 	return p
+}
+
+// CheckFields fails t unless p declares the fields want, in that order, and
+// its Verbatim is verbatim.
+func CheckFields(t TB, p parsers.Parser, want []string, verbatim bool) {
+	t.Helper()
+	if !slices.Equal(p.Fields(), want) || p.Verbatim() != verbatim {
+		t.Errorf("Fields() = %v, Verbatim() = %v; want %v, %v", p.Fields(), p.Verbatim(), want, verbatim)
+	}
+}
+
+// CheckDecode builds a parser with factory and opts, decodes input with no
+// filter, and fails t unless the results' String forms are want. For a parser
+// whose Verbatim is true it also checks that every field is a substring of Raw.
+func CheckDecode(t TB, factory parsers.Factory, opts map[string]any, input string, want []string) {
+	t.Helper()
+	p := New(t, factory, opts, "")
+	got, verbatim := Strings(p, nil, input)
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if p.Verbatim() && !verbatim {
+		t.Error("a field is not a substring of Raw")
+	}
 }
