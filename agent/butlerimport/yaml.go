@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/heraldhq/herald/internal/fileerr"
 )
 
 // Error is a problem with the Butler file: YAML that does not parse, a file
@@ -21,19 +23,10 @@ type Error struct {
 	Msg  string
 }
 
+// Error formats the problem as "file:line: key: message", leaving out the
+// parts that are unknown.
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	b.WriteString(": ")
-	if e.Key != "" {
-		b.WriteString(e.Key)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
+	return fileerr.Format(e.File, e.Line, 0, e.Key, e.Msg)
 }
 
 // parseYAML decodes the first YAML document of data and returns the value of

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/heraldhq/herald/internal/fileerr"
 )
 
 // Error is one problem with a config file. Load and Parse report every problem
@@ -25,21 +27,7 @@ type Error struct {
 // Error formats the problem as "file:line:col: key: message", leaving out the
 // parts that are unknown.
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-		if e.Col > 0 {
-			fmt.Fprintf(&b, ":%d", e.Col)
-		}
-	}
-	b.WriteString(": ")
-	if e.Key != "" {
-		b.WriteString(e.Key)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
+	return fileerr.Format(e.File, e.Line, e.Col, e.Key, e.Msg)
 }
 
 // problems collects the errors of one file.
