@@ -13,8 +13,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -23,9 +21,9 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"time"
 
 	"github.com/heraldhq/herald/sinks/sinktest/fakerocketchat"
+	"github.com/heraldhq/herald/sinks/sinktest/internal/fakecmd"
 )
 
 func main() {
@@ -94,9 +92,9 @@ func run() error {
 		if rid == "" {
 			rid = roomID
 		}
-		writeJSON(w, fake.Messages(rid))
+		fakecmd.WriteJSON(w, fake.Messages(rid))
 	})
-	mux.HandleFunc("GET /_fake/requests", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, fake.Requests()) })
+	mux.HandleFunc("GET /_fake/requests", func(w http.ResponseWriter, r *http.Request) { fakecmd.WriteJSON(w, fake.Requests()) })
 	mux.HandleFunc("POST /_fake/post", func(w http.ResponseWriter, r *http.Request) {
 		channel := r.FormValue("channel")
 		if channel == "" {
@@ -107,7 +105,7 @@ func run() error {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		writeJSON(w, m)
+		fakecmd.WriteJSON(w, m)
 	})
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -116,24 +114,7 @@ func run() error {
 		"server", base, "user_id", botID, "token", *botToken, "room_id", roomID, "channel", "#"+*room,
 		"user", userName)
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	return fakecmd.Serve(ctx, ln, mux)
 }

@@ -14,8 +14,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -24,9 +22,9 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"time"
 
 	"github.com/heraldhq/herald/sinks/sinktest/fakesignl4"
+	"github.com/heraldhq/herald/sinks/sinktest/internal/fakecmd"
 )
 
 func main() {
@@ -49,8 +47,8 @@ func run() error {
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/", fake)
-	mux.HandleFunc("GET /_fake/alerts", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, fake.Alerts()) })
-	mux.HandleFunc("GET /_fake/requests", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, fake.Requests()) })
+	mux.HandleFunc("GET /_fake/alerts", func(w http.ResponseWriter, r *http.Request) { fakecmd.WriteJSON(w, fake.Alerts()) })
+	mux.HandleFunc("GET /_fake/requests", func(w http.ResponseWriter, r *http.Request) { fakecmd.WriteJSON(w, fake.Requests()) })
 	mux.HandleFunc("POST /_fake/{action}", func(w http.ResponseWriter, r *http.Request) {
 		id, user := r.FormValue("id"), r.FormValue("user")
 		var err error
@@ -81,24 +79,7 @@ func run() error {
 		log.Info("fake SIGNL4 listening", "webhook", "http://"+ln.Addr().String()+"/webhook/"+s)
 	}
 
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdown)
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	return fakecmd.Serve(ctx, ln, mux)
 }
