@@ -116,6 +116,8 @@ func (s *testSink) Send(_ context.Context, events []sdk.Event) []sdk.Result {
 			out = append(out, sdk.Accept(string(b)))
 		case "loglevel":
 			out = append(out, sdk.Accept(os.Getenv(sdk.LogLevelEnv)))
+		case "gogc":
+			out = append(out, sdk.Accept(os.Getenv("GOGC")))
 		case "exit":
 			if s.log != nil {
 				s.log.Warn("exiting in the middle of Send")

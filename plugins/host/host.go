@@ -16,6 +16,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -29,6 +30,10 @@ import (
 	sinkv1 "github.com/heraldhq/herald/plugins/proto/sink/v1"
 	"github.com/heraldhq/herald/plugins/sdk"
 )
+
+// pluginGOGC is the GOGC a plugin is started with when the agent's own
+// environment does not set one.
+const pluginGOGC = 50
 
 // DefaultStartTimeout bounds how long a plugin may take to start and complete
 // the handshake when the context given to Start has no earlier deadline.
@@ -105,7 +110,14 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 	}
 
 	// The plugin logs only what the agent's log keeps; Spec.Env may say otherwise.
-	env := append([]string{sdk.LogLevelEnv + "=" + lowestLevel(logger)}, spec.Env...)
+	env := []string{sdk.LogLevelEnv + "=" + lowestLevel(logger)}
+	if _, set := os.LookupEnv("GOGC"); !set {
+		// A sink's live heap is small and its garbage is per batch: collecting
+		// at 1.5x the live heap instead of 2x keeps a Go plugin about 3 MiB
+		// smaller, at no CPU cost the benchmark can see (bench/README.md).
+		env = append(env, "GOGC="+strconv.Itoa(pluginGOGC))
+	}
+	env = append(env, spec.Env...)
 	r := newProcRunner(path, spec.Command[1:], env)
 	tail := &tailWriter{}
 	hclogger := newHCLogAdapter(logger)

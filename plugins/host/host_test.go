@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -239,6 +240,33 @@ func TestPluginIsToldTheLogLevel(t *testing.T) {
 			}
 			if res[0].Ref != tt.want {
 				t.Errorf("the plugin has %s=%q, want %q", sdk.LogLevelEnv, res[0].Ref, tt.want)
+			}
+		})
+	}
+}
+
+// TestPluginGOGC: a plugin collects garbage at GOGC=50 unless the agent's
+// environment sets GOGC, which it then inherits.
+func TestPluginGOGC(t *testing.T) {
+	for _, tt := range []struct {
+		agent string // "" leaves GOGC unset
+		want  string
+	}{{"", "50"}, {"200", "200"}} {
+		t.Run("agent="+tt.agent, func(t *testing.T) {
+			t.Setenv("GOGC", tt.agent) // restored when the test ends
+			if tt.agent == "" {
+				os.Unsetenv("GOGC")
+			}
+			p := startHelper(t, "sdk", nil)
+			if err := p.Configure(context.Background(), nil); err != nil {
+				t.Fatal(err)
+			}
+			res, err := p.Send(context.Background(), []sdk.Event{{ID: "1", Key: "gogc"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res[0].Ref != tt.want {
+				t.Errorf("the plugin has GOGC=%q, want %q", res[0].Ref, tt.want)
 			}
 		})
 	}
