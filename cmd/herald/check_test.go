@@ -61,7 +61,7 @@ room_id = "ALERTS"
 // environment, and returns its output with dir written as $DIR.
 func runCheck(t *testing.T, dir string) (stdout, stderr string, code int) {
 	t.Helper()
-	stdout, stderr, code = execHerald(t, "check", "--config", filepath.Join(dir, "herald.toml"))
+	stdout, stderr, code = runHerald(t, "check", "--config", filepath.Join(dir, "herald.toml"))
 	// The temp dir may be reached through a symlink (macOS).
 	for _, d := range []string{dir, evalSymlinks(dir)} {
 		stdout = strings.ReplaceAll(stdout, d, "$DIR")

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -137,33 +135,6 @@ func crashsinkBin(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return bin
-}
-
-// runHerald runs the binary to completion and returns its output and exit code.
-func runHerald(t *testing.T, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, heraldBin, args...)
-	// The race detector sleeps a second at exit by default; these short runs
-	// add up.
-	race := os.Getenv("GORACE")
-	if race != "" {
-		race += " "
-	}
-	cmd.Env = append(os.Environ(), "GORACE="+race+"atexit_sleep_ms=0")
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("herald %s: %v", strings.Join(args, " "), err)
-	}
-	return o.String(), e.String(), code
 }
 
 // runOnce runs `herald run --once` and expects it to succeed.
@@ -351,18 +322,10 @@ refs = true
 // waitAlert waits until the fake SIGNL4 has an alert with externalID in status.
 func waitAlert(t *testing.T, fake *fakesignl4.Server, externalID string, status int) fakesignl4.Alert {
 	t.Helper()
-	// The fake has no notification; a short poll with a deadline stands in.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	return waitFor(t, fmt.Sprintf("SIGNL4 alert %s in status %d", externalID, status), func() (fakesignl4.Alert, bool) {
 		a, ok := fake.Alert(externalID)
-		if ok && a.StatusCode == status {
-			return a
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("SIGNL4 alert %s: want status %d within 30s, have %+v (found %v)", externalID, status, a, ok)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return a, ok && a.StatusCode == status
+	})
 }
 
 // TestRateLimitAcrossRestarts: the rate-limit window and the count of

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -39,6 +40,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building herald:", err)
 		os.Exit(1)
 	}
+	// Every herald process the tests start (and the plugin processes it
+	// starts in turn) is race-built, and the race detector sleeps a second at
+	// exit by default: across dozens of short runs that adds up.
+	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
@@ -185,6 +190,26 @@ func (p *agentProc) stop(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("agent did not stop within 20s of SIGTERM")
 	}
+}
+
+// runHerald runs the binary to completion and returns its output and exit code.
+func runHerald(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, heraldBin, args...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		t.Fatalf("herald %s: %v", strings.Join(args, " "), err)
+	}
+	return o.String(), e.String(), code
 }
 
 func writeConfig(t *testing.T, dir, body string) string {

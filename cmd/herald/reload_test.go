@@ -62,8 +62,9 @@ files = ["rules.toml"]
 	agent := startAgent(t, cfg)
 	waitLog := func(what string, n int) {
 		t.Helper()
-		waitFor(t, fmt.Sprintf("%d× %q in the agent's log", n, what), func() (bool, bool) {
-			return true, strings.Count(agent.stderr.String(), what) >= n
+		waitFor(t, fmt.Sprintf("%d× %q in the agent's log", n, what), func() (int, bool) {
+			seen := strings.Count(agent.stderr.String(), what)
+			return seen, seen >= n
 		})
 	}
 

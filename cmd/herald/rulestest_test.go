@@ -53,7 +53,7 @@ var elapsed = regexp.MustCompile(`(?m)^replayed in .*$`)
 // events on stdout, the summary on stderr, both as the README shows them.
 func TestRulesTestQuickstart(t *testing.T) {
 	qs := filepath.Join("..", "..", "examples", "quickstart")
-	stdout, stderr, code := execHerald(t, "rules", "test", "--config", filepath.Join(qs, "herald.toml"),
+	stdout, stderr, code := runHerald(t, "rules", "test", "--config", filepath.Join(qs, "herald.toml"),
 		filepath.Join(qs, "QS-NODE1_System_Scheduler.txt"))
 	if code != 0 {
 		t.Fatalf("exit status %d\n%s", code, stderr)
@@ -67,7 +67,7 @@ func TestRulesTestQuickstart(t *testing.T) {
 	// The same replay without a config, with the pack and parser given by
 	// flags (the defaults), the input named as in the config (event ids derive
 	// from it) and a glob: the same events, without sinks.
-	stdout2, stderr2, code := execHerald(t, "rules", "test", "--host", "QS-NODE1", "--input", "scheduler", filepath.Join(qs, "*_System_Scheduler.txt"))
+	stdout2, stderr2, code := runHerald(t, "rules", "test", "--host", "QS-NODE1", "--input", "scheduler", filepath.Join(qs, "*_System_Scheduler.txt"))
 	if code != 0 {
 		t.Fatalf("exit status %d\n%s", code, stderr2)
 	}
@@ -103,7 +103,7 @@ func TestRulesTestErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, stderr, code := execHerald(t, append([]string{"rules", "test"}, tt.args...)...)
+			_, stderr, code := runHerald(t, append([]string{"rules", "test"}, tt.args...)...)
 			if code != tt.code || !strings.Contains(stderr, tt.want) {
 				t.Errorf("exit status %d, stderr:\n%s\nwant %d and %q", code, stderr, tt.code, tt.want)
 			}

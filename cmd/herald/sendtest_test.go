@@ -1,38 +1,15 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/heraldhq/herald/plugins/sdk"
 )
-
-// execHerald runs the real binary and returns its stdout, stderr and exit status.
-func execHerald(t *testing.T, args ...string) (string, string, int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, heraldBin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return stdout.String(), stderr.String(), code
-}
 
 // sendTestConfig is a config with one webhook sink named "hook" posting to url.
 func sendTestConfig(t *testing.T, url string) string {
@@ -86,7 +63,7 @@ func TestSendTest(t *testing.T) {
 				fmt.Fprint(w, "the receiver says no")
 			}))
 			defer srv.Close()
-			stdout, stderr, code := execHerald(t, append([]string{"send-test", "--config", sendTestConfig(t, srv.URL), "--sink", "hook"}, tt.args...)...)
+			stdout, stderr, code := runHerald(t, append([]string{"send-test", "--config", sendTestConfig(t, srv.URL), "--sink", "hook"}, tt.args...)...)
 			if code != tt.wantCode {
 				t.Fatalf("exit status %d, want %d\nstdout: %s\nstderr: %s", code, tt.wantCode, stdout, stderr)
 			}
@@ -135,7 +112,7 @@ func TestSendTestUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, stderr, code := execHerald(t, append([]string{"send-test"}, tt.args...)...)
+			_, stderr, code := runHerald(t, append([]string{"send-test"}, tt.args...)...)
 			if code != 2 || !strings.Contains(stderr, tt.want) {
 				t.Errorf("exit status %d, stderr %q; want 2 and %q", code, stderr, tt.want)
 			}

@@ -260,7 +260,7 @@ func TestServiceCommandUsage(t *testing.T) {
 		{[]string{"service", "install", "--config", cfg + ".missing"}, "reading config"},
 	}
 	for _, tt := range tests {
-		_, stderr, code := execHerald(t, tt.args...)
+		_, stderr, code := runHerald(t, tt.args...)
 		if code != 2 || !strings.Contains(stderr, tt.want) {
 			t.Errorf("herald %s: exit status %d, stderr %q; want 2 and %q", strings.Join(tt.args, " "), code, stderr, tt.want)
 		}

@@ -60,19 +60,22 @@ packs = ["qliksense"]
 `)
 }
 
-// waitFor polls get until it reports ok, and fails the test after 20 s.
-// It is for state a fake server holds, which offers nothing to wait on.
+// waitFor polls get until it reports ok, and fails the test after 30 s
+// naming what it waited for and the last value get returned. It is for state
+// a fake server or the agent's log holds, which offer nothing to wait on.
 func waitFor[T any](t *testing.T, what string, get func() (T, bool)) T {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	const timeout = 30 * time.Second
+	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if v, ok := get(); ok {
+		v, ok := get()
+		if ok {
 			return v
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after 20s waiting for %s", what)
+			t.Fatalf("timed out after %s waiting for %s; last saw %+v", timeout, what, v)
 		}
 		<-tick.C
 	}
@@ -442,7 +445,7 @@ secret = "${HERALD_E2E_WEBHOOK_SECRET}"
 	// --once reads the log, drains every sink's outbox and exits: whatever
 	// the sinks were going to send has been sent when it returns.
 	started := time.Now()
-	_, logged, code := execHerald(t, "run", "--once", "--config", cfg)
+	_, logged, code := runHerald(t, "run", "--once", "--config", cfg)
 	if code != 0 {
 		t.Fatalf("herald run --once exited %d:\n%s", code, logged)
 	}

@@ -408,19 +408,15 @@ listen = "127.0.0.1:0"
 	}
 }
 
-// runTWHerald runs a herald command and returns its stdout (stderr too when
-// it fails).
+// runTWHerald runs a herald command, fails the test unless it succeeds, and
+// returns its stdout.
 func runTWHerald(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), twWait)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, heraldBin, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("herald %s: %v\n%s%s", strings.Join(args, " "), err, stdout.String(), stderr.String())
+	stdout, stderr, code := runHerald(t, args...)
+	if code != 0 {
+		t.Fatalf("herald %s: exit status %d\n%s%s", strings.Join(args, " "), code, stdout, stderr)
 	}
-	return stdout.String()
+	return stdout
 }
 
 // TestTwoWayExampleChecks: the two-way example config passes herald check
