@@ -221,9 +221,11 @@ func startError(ctx context.Context, name, path string, exited bool, r *procRunn
 // plugin rejects is a *ConfigError carrying the plugin's message; any other
 // error means the plugin could not be reached.
 func (p *Plugin) Configure(ctx context.Context, raw json.RawMessage) error {
-	resp, err := p.sink.Configure(ctx, &sinkv1.ConfigureRequest{Name: p.name, ConfigJson: raw})
+	callCtx, cancel := p.callContext(ctx)
+	defer cancel()
+	resp, err := p.sink.Configure(callCtx, &sinkv1.ConfigureRequest{Name: p.name, ConfigJson: raw})
 	if err != nil {
-		return p.callError(ctx, "configure", err)
+		return p.callError(ctx, callCtx, "configure", err)
 	}
 	if msg := resp.GetError(); msg != "" {
 		return &ConfigError{Sink: p.name, Message: msg}
@@ -244,9 +246,11 @@ func (p *Plugin) Send(ctx context.Context, events []sdk.Event) ([]sdk.Result, er
 	for i := range events {
 		req.Events[i] = eventToProto(&events[i])
 	}
-	resp, err := p.sink.Send(ctx, req)
+	callCtx, cancel := p.callContext(ctx)
+	defer cancel()
+	resp, err := p.sink.Send(callCtx, req)
 	if err != nil {
-		return nil, p.callError(ctx, fmt.Sprintf("sending %d events", len(events)), err)
+		return nil, p.callError(ctx, callCtx, fmt.Sprintf("sending %d events", len(events)), err)
 	}
 	if got := len(resp.GetResults()); got != len(events) {
 		return nil, fmt.Errorf("sink %q: plugin answered %d results for %d events", p.name, got, len(events))
@@ -262,9 +266,34 @@ func (p *Plugin) Send(ctx context.Context, events []sdk.Event) ([]sdk.Result, er
 	return results, nil
 }
 
-func (p *Plugin) callError(ctx context.Context, op string, err error) error {
+// errExited is why a call is abandoned when the plugin process has exited.
+var errExited = errors.New("plugin process exited")
+
+// callContext returns the context for one call to the plugin: ctx, also
+// cancelled when the plugin process exits. A call to a plugin that died
+// normally fails at once, as its connection closes with it; but a connection
+// can outlive its process (under Wine a dead process's socket sometimes stays
+// open), and no call may wait for an answer from a plugin that is gone.
+func (p *Plugin) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	callCtx, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-p.runner.done:
+			cancel(fmt.Errorf("%w (%s)", errExited, p.runner.exitStatus()))
+		case <-callCtx.Done():
+		}
+	}()
+	return callCtx, func() { cancel(context.Canceled) }
+}
+
+// callError explains a failed call: ctx is the caller's context, callCtx the
+// call's own (see callContext).
+func (p *Plugin) callError(ctx, callCtx context.Context, op string, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("sink %q: %s: %w", p.name, op, context.Cause(ctx))
+	}
+	if cause := context.Cause(callCtx); errors.Is(cause, errExited) {
+		return fmt.Errorf("sink %q: %s: %w", p.name, op, cause)
 	}
 	return fmt.Errorf("sink %q: %s: %w", p.name, op, err)
 }
