@@ -473,6 +473,7 @@ func newUUID() string {
 
 // newEventID returns an id shaped like SIGNL4's: 19 digits, "_", a UUID.
 func newEventID() string {
-	n, _ := rand.Int(rand.Reader, big.NewInt(9e18))
+	// 19 digits: [1e18, 9e18), which stays below the int64 limit (~9.22e18).
+	n, _ := rand.Int(rand.Reader, big.NewInt(8e18))
 	return fmt.Sprintf("%d_%s", n.Int64()+1e18, newUUID())
 }
