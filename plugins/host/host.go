@@ -146,7 +146,7 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 	_, err = client.Start()
 	stop()
 	if err != nil {
-		exited := r.exited()
+		exited := r.exitedByItself()
 		if !exited && stdoutClosed(err) {
 			// The plugin closed its standard output without a handshake,
 			// which almost always means it is exiting. go-plugin may notice

@@ -37,6 +37,8 @@ type procRunner struct {
 	started bool
 	killed  bool
 	pid     int
+	// killedRunning is set when Kill found the process still running.
+	killedRunning bool
 	// uncontained says why the process could not be tied to the agent's
 	// lifetime by the OS (Windows: the job object); nil when it is.
 	uncontained error
@@ -116,6 +118,9 @@ func (r *procRunner) Kill(context.Context) error {
 	if !r.started {
 		return nil
 	}
+	if !r.exited() {
+		r.killedRunning = true
+	}
 	if err := r.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
@@ -158,6 +163,15 @@ func (r *procRunner) exitStatus() string {
 		return "not started"
 	}
 	return r.cmd.ProcessState.String()
+}
+
+// exitedByItself reports whether the process has exited without having been
+// killed while it ran. go-plugin kills the plugin as soon as the handshake
+// fails, and that kill is not the plugin exiting during start-up.
+func (r *procRunner) exitedByItself() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.exited() && !r.killedRunning
 }
 
 func (r *procRunner) exited() bool {
