@@ -538,10 +538,22 @@ func TestAlertWrittenAndReadInOneTx(t *testing.T) {
 		}
 		return nil
 	})
+	mustUpdate(t, s, func(tx *Tx) error {
+		// Without references, and with a field that looks like them.
+		if err := tx.PutAlert(Alert{Rule: "failed", Key: "t3", Instance: 1, Fields: map[string]string{"refs": `"refs":{"pager":"x"}`}}); err != nil {
+			return err
+		}
+		return tx.PutAlert(Alert{Rule: "failed", Key: "t4", Instance: 1, Fields: map[string]string{"TaskName": "Nightly"}})
+	})
 	_ = s.View(func(tx *Tx) error {
 		got, ok := tx.Alert("failed", "t1")
 		if !ok || got.Fields["TaskName"] != "Nightly" || got.Refs["pager"] != "ev-1" {
 			t.Errorf("stored alert = %+v, %v", got, ok)
+		}
+		for _, key := range []string{"t3", "t4", "no-such-alert"} {
+			if ref := tx.AlertRef("failed", key, "pager", 1); ref != "" {
+				t.Errorf("AlertRef(%s) = %q, want none", key, ref)
+			}
 		}
 		if ref := tx.AlertRef("failed", "t1", "pager", 2); ref != "ev-1" {
 			t.Errorf("AlertRef from the file = %q, want ev-1", ref)

@@ -189,12 +189,24 @@ func (t *Tx) alertRef(rule, key, sink string) (instance int, ref string, ok bool
 // if the alert is still in the given instance (see Alert.Instance). It is
 // Alert, reduced to what a dispatcher needs, and decodes only that.
 func (t *Tx) AlertRef(rule, key, sink string, instance int) string {
+	if _, cached := t.alerts[string(alertKey(rule, key))]; !cached {
+		// Most alerts have no reference at all (a webhook returns none). A
+		// stored alert with references has the key "refs": in its JSON, which
+		// no string value can contain unescaped; without it there is nothing
+		// to decode. (A field named "refs" only costs the decoding.)
+		if raw := t.tx.Bucket(bucketAlerts).Get(alertKey(rule, key)); !bytes.Contains(raw, refsJSONKey) {
+			return ""
+		}
+	}
 	in, ref, ok := t.alertRef(rule, key, sink)
 	if !ok || in != instance {
 		return ""
 	}
 	return ref
 }
+
+// refsJSONKey is how Alert.Refs starts in an alert's JSON.
+var refsJSONKey = []byte(`"refs":`)
 
 // PutAlert saves a, replacing the alert with the same Rule and Key.
 func (t *Tx) PutAlert(a Alert) error {
