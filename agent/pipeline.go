@@ -53,7 +53,8 @@ type openFile struct {
 	key         string
 	path        string
 	dec         parsers.Decoder
-	offset      int64 // just past the last line read
+	emit        parsers.Emit // made once per file: no closure per line
+	offset      int64        // just past the last line read
 	fingerprint string
 	dirty       bool
 	closed      bool
@@ -204,6 +205,7 @@ func (p *pipeline) handle(ev tail.Event) {
 				pr.Prime(ev.Header)
 			}
 		}
+		f.emit = p.emitFor(f)
 		f.pos.Store(ev.Line.Offset)
 		f.untrack = p.metrics.TrackFile(p.in.cfg.Name, ev.Path, f.pos.Load)
 		if old := p.files[ev.Key]; old != nil {
@@ -216,7 +218,7 @@ func (p *pipeline) handle(ev tail.Event) {
 			return
 		}
 		p.im.LinesRead.Inc()
-		f.dec.Decode(ev.Line, p.emitFor(f))
+		f.dec.Decode(ev.Line, f.emit)
 		f.offset, f.fingerprint, f.dirty = ev.Line.Offset, ev.Fingerprint, true
 		f.pos.Store(ev.Line.Offset)
 	case tail.Closed:
@@ -224,7 +226,7 @@ func (p *pipeline) handle(ev tail.Event) {
 		if f == nil {
 			return
 		}
-		f.dec.Flush(p.emitFor(f))
+		f.dec.Flush(f.emit)
 		f.closed, f.dirty = true, true
 		if ev.Err != nil {
 			p.agent.log.Warn("stopped reading file", "input", p.in.cfg.Name, "path", f.path, "err", ev.Err)
@@ -257,7 +259,7 @@ func (p *pipeline) emitFor(f *openFile) parsers.Emit {
 func (p *pipeline) flushHeld() {
 	for _, f := range p.files {
 		if _, ok := f.dec.Held(); ok {
-			f.dec.Flush(p.emitFor(f))
+			f.dec.Flush(f.emit)
 			f.dirty = true
 		}
 	}
