@@ -69,7 +69,7 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 
 func newRunCmd() *cobra.Command {
 	var cfgPath, cpuProfile string
-	var once bool
+	var once, asService bool
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the agent: tail the inputs and deliver alerts",
@@ -78,7 +78,7 @@ func newRunCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Started by the Windows service manager: run as its service (service.go).
-			if ran, err := runAsService(cfgPath, once); ran {
+			if ran, err := runAsService(cfgPath, once, asService); ran {
 				return err
 			}
 			a, _, _, err := loadAgent(cfgPath, os.Stderr)
@@ -106,6 +106,9 @@ func newRunCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&once, "once", false, "read the inputs to their end, deliver, and exit instead of following them")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the agent to this file (for `go tool pprof`)")
 	_ = cmd.Flags().MarkHidden("cpuprofile")
+	// Put on the Windows service's command line by herald service install.
+	cmd.Flags().BoolVar(&asService, "service", false, "run under the Windows service manager (set by herald service install)")
+	_ = cmd.Flags().MarkHidden("service")
 	return cmd
 }
 

@@ -94,7 +94,7 @@ func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 			return err
 		}
 		dataDir = cfg.Agent.DataDir
-		conf.Arguments = []string{"run", "--config", abs}
+		conf.Arguments = append([]string{"run", "--config", abs}, serviceRunArgs...)
 		conf.Option = serviceOptions(cfg)
 	} else if cfgPath != "" {
 		return usageError(fmt.Errorf("--config is for install only; %s acts on the installed service", action))
@@ -150,6 +150,11 @@ func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 	}
 	switch action {
 	case "install":
+		// The service exists from here on: a setting that cannot be
+		// applied is a warning, not a failed install.
+		for _, w := range configureService() {
+			fmt.Fprintf(cmd.ErrOrStderr(), "herald: warning: service %s: %s\n", serviceName, w)
+		}
 		fmt.Fprintf(out, "installed service %s: %s %s\nstart it with: herald service start\n",
 			serviceName, executable(), strings.Join(conf.Arguments, " "))
 	default:

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -45,4 +46,19 @@ func serviceOptions(cfg *config.Config) service.KeyValue {
 // runAsService reports false: under systemd (or any Unix service manager)
 // `herald run` runs in the foreground as it does by hand, logs to standard
 // error (the journal) and stops cleanly on SIGTERM, so nothing is different.
-func runAsService(string, bool) (bool, error) { return false, nil }
+// configureService has nothing to add to the systemd unit, which holds all
+// of its settings.
+func configureService() []string { return nil }
+
+// serviceRunArgs are added to the unit's command line: none, systemd needs
+// no telling.
+var serviceRunArgs []string
+
+// runAsService refuses --service, which only the Windows service manager's
+// command line carries; under systemd herald run runs as it is.
+func runAsService(_ string, _, asService bool) (bool, error) {
+	if asService {
+		return true, usageError(errors.New("--service is for the Windows service manager; under systemd, herald run needs no flag"))
+	}
+	return false, nil
+}
