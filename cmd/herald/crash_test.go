@@ -227,17 +227,7 @@ func TestCrashingPluginRestarted(t *testing.T) {
 	const crashEvery, batchSize = 4, 3
 	dir := t.TempDir()
 	rcv := newRecorder(t)
-	cfg := writeConfig(t, dir, fmt.Sprintf(`
-[agent]
-data_dir = "state"
-
-[[input]]
-name = "scheduler"
-paths = ["*_System_Scheduler.txt"]
-parser = "qlik"
-start_at = "beginning"
-poll_interval = "100ms"
-
+	cfg := writeConfig(t, dir, fmt.Sprintf(tailPreamble("")+`
 [[sink]]
 name = "flaky"
 plugin = %q

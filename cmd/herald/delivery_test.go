@@ -148,18 +148,7 @@ func runOnce(t *testing.T, cfg string) {
 // webhookConfig is a herald.toml that tails *_System_Scheduler.txt from the
 // beginning and posts to url with the webhook sink. extra is appended.
 func webhookConfig(url, extra string) string {
-	return fmt.Sprintf(`
-[agent]
-data_dir = "state"
-host = "node-under-test"
-
-[[input]]
-name = "scheduler"
-paths = ["*_System_Scheduler.txt"]
-parser = "qlik"
-start_at = "beginning"
-poll_interval = "100ms"
-
+	return fmt.Sprintf(tailPreamble(`host = "node-under-test"`)+`
 [[sink]]
 name = "hook"
 plugin = "webhook"
@@ -269,17 +258,7 @@ func TestResolvedAcrossRestart(t *testing.T) {
 	s4 := httptest.NewServer(fake)
 	t.Cleanup(s4.Close)
 	rcv := newRecorder(t)
-	cfg := writeConfig(t, dir, fmt.Sprintf(`
-[agent]
-data_dir = "state"
-
-[[input]]
-name = "scheduler"
-paths = ["*_System_Scheduler.txt"]
-parser = "qlik"
-start_at = "beginning"
-poll_interval = "100ms"
-
+	cfg := writeConfig(t, dir, fmt.Sprintf(tailPreamble("")+`
 [[sink]]
 name = "pager"
 plugin = "signl4"
@@ -621,17 +600,7 @@ func TestRefOfResolutionQueuedBehindNewFiring(t *testing.T) {
 		}
 		return 0
 	}
-	cfg := writeConfig(t, dir, fmt.Sprintf(`
-[agent]
-data_dir = "state"
-
-[[input]]
-name = "scheduler"
-paths = ["*_System_Scheduler.txt"]
-parser = "qlik"
-start_at = "beginning"
-poll_interval = "100ms"
-
+	cfg := writeConfig(t, dir, fmt.Sprintf(tailPreamble("")+`
 [[sink]]
 name = "refs"
 plugin = %q

@@ -212,6 +212,21 @@ func runHerald(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	return o.String(), e.String(), code
 }
 
+// tailPreamble is the start of a test herald.toml: state in "state", and the
+// input "scheduler" reading *_System_Scheduler.txt from the beginning. agent
+// holds further [agent] lines.
+func tailPreamble(agent string) string {
+	return "\n[agent]\ndata_dir = \"state\"\n" + agent + `
+
+[[input]]
+name = "scheduler"
+paths = ["*_System_Scheduler.txt"]
+parser = "qlik"
+start_at = "beginning"
+poll_interval = "100ms"
+`
+}
+
 func writeConfig(t *testing.T, dir, body string) string {
 	t.Helper()
 	path := filepath.Join(dir, "herald.toml")
@@ -232,18 +247,7 @@ func TestEndToEndWebhook(t *testing.T) {
 	dir := t.TempDir()
 	rcv := newReceiver(t)
 	log := newQlikLog(t, filepath.Join(dir, "QS-NODE1_System_Scheduler.txt"))
-	cfg := writeConfig(t, dir, fmt.Sprintf(`
-[agent]
-data_dir = "state"
-host = "node-under-test"
-
-[[input]]
-name = "scheduler"
-paths = ["*_System_Scheduler.txt"]
-parser = "qlik"
-start_at = "beginning"
-poll_interval = "100ms"
-
+	cfg := writeConfig(t, dir, fmt.Sprintf(tailPreamble(`host = "node-under-test"`)+`
 [[sink]]
 name = "hook"
 plugin = "webhook"

@@ -42,19 +42,7 @@ const (
 // and the given [[sink]] tables.
 func sinkTestConfig(t *testing.T, dir, sinks string) string {
 	t.Helper()
-	return writeConfig(t, dir, `
-[agent]
-data_dir = "state"
-host = "node-under-test"
-log_level = "debug"
-
-[[input]]
-name = "scheduler"
-paths = ["*_System_Scheduler.txt"]
-parser = "qlik"
-start_at = "beginning"
-poll_interval = "100ms"
-`+sinks+`
+	return writeConfig(t, dir, tailPreamble("host = \"node-under-test\"\nlog_level = \"debug\"")+sinks+`
 [rules]
 packs = ["qliksense"]
 `)
