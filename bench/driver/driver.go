@@ -345,6 +345,7 @@ func runHerald(ctx context.Context, o *Options, res *Results, logPath string, ge
 	}
 	h.CatchUpS = last.At.Sub(p.start).Seconds()
 	h.CatchUpCPUS = procstat.TotalCPU(procs).Seconds()
+	catchUp := procs
 	h.FirstAlertS = rcv.Events()[0].At.Sub(p.start).Seconds()
 	h.RowsPerS = float64(res.Workload.Rows) / h.CatchUpS
 	h.MBPerS = float64(res.Workload.Bytes) / 1e6 / h.CatchUpS
@@ -385,6 +386,7 @@ func runHerald(ctx context.Context, o *Options, res *Results, logPath string, ge
 	h.Processes = processes(after)
 	for i, p := range after {
 		h.Processes[i].IdleCPUS = cpuDelta(before, []procstat.Proc{p}).Seconds()
+		h.Processes[i].CatchUpCPUS = cpuOf(catchUp, p.PID).Seconds()
 	}
 
 	d, killed := p.stop(10 * time.Second)
@@ -459,6 +461,16 @@ func cpuDelta(before, after []procstat.Proc) time.Duration {
 		d += p.CPU - was[p.PID]
 	}
 	return d
+}
+
+// cpuOf is the CPU time process pid had used in procs (0 if it is not there).
+func cpuOf(procs []procstat.Proc, pid int) time.Duration {
+	for _, p := range procs {
+		if p.PID == pid {
+			return p.CPU
+		}
+	}
+	return 0
 }
 
 func samePIDs(a, b []procstat.Proc) bool {

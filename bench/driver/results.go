@@ -90,6 +90,8 @@ type Process struct {
 	// overstates what a process adds to the machine.
 	AnonBytes int64 `json:"rss_anon_bytes"`
 	FileBytes int64 `json:"rss_file_bytes"`
+	// CatchUpCPUS is the CPU time the process had used when catch-up ended.
+	CatchUpCPUS float64 `json:"catch_up_cpu_s"`
 	// IdleCPUS is the CPU time the process used in the idle window.
 	IdleCPUS float64 `json:"idle_cpu_s"`
 }
@@ -200,7 +202,11 @@ func (r *Results) WriteTable(w io.Writer) error {
 		return f(r.SyslogNG)
 	}
 	fmt.Fprintf(tw, "catch-up (start → alert %d)\t%.3f s\t%s\t\n", wl.Alerts, h.CatchUpS, peer(func(p *Peer) string { return fmt.Sprintf("%.3f s", p.CatchUpS) }))
-	fmt.Fprintf(tw, "CPU during catch-up\t%.2f s\t%s\t\n", h.CatchUpCPUS, peer(func(p *Peer) string { return fmt.Sprintf("%.2f s", p.CatchUpCPUS) }))
+	var perCatchUp []string
+	for _, p := range h.Processes {
+		perCatchUp = append(perCatchUp, fmt.Sprintf("%s %.2f", p.Role, p.CatchUpCPUS))
+	}
+	fmt.Fprintf(tw, "CPU during catch-up\t%.2f s\t%s\t%s\n", h.CatchUpCPUS, peer(func(p *Peer) string { return fmt.Sprintf("%.2f s", p.CatchUpCPUS) }), strings.Join(perCatchUp, ", "))
 	fmt.Fprintf(tw, "throughput\t%.0f rows/s, %.1f MB/s\t%s\t\n", h.RowsPerS, h.MBPerS, peer(func(p *Peer) string {
 		return fmt.Sprintf("%.0f rows/s", float64(wl.Rows)/p.CatchUpS)
 	}))

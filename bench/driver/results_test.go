@@ -44,8 +44,8 @@ func sample() *Results {
 			LatencyMS: Latency{Samples: make([]float64, 200), P50: 3.1, P99: 140, Max: 180},
 			IdleS:     30, IdleCPUS: 0.01, IdleCPUPct: 0.033,
 			Processes: []Process{
-				{PID: 10, Role: "agent", Command: "herald run --config /w/herald.toml", PeakRSSBytes: 25 << 20, AnonBytes: 8 << 20, FileBytes: 17 << 20, IdleCPUS: 0.01},
-				{PID: 11, Role: "plugin", Command: "herald plugin serve webhook", PeakRSSBytes: 21 << 20, AnonBytes: 6 << 20, FileBytes: 15 << 20},
+				{PID: 10, Role: "agent", Command: "herald run --config /w/herald.toml", PeakRSSBytes: 25 << 20, AnonBytes: 8 << 20, FileBytes: 17 << 20, CatchUpCPUS: 1.2, IdleCPUS: 0.01},
+				{PID: 11, Role: "plugin", Command: "herald plugin serve webhook", PeakRSSBytes: 21 << 20, AnonBytes: 6 << 20, FileBytes: 15 << 20, CatchUpCPUS: 0.7},
 			},
 			StopS: 0.02,
 		},
