@@ -81,7 +81,7 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 		trigger := make(chan struct{}, 1)
 		reload = trigger
 		go forward(ctx, ro.Reload, trigger)
-		go watchFiles(ctx, func() []string { return current.Load().watchedFiles() }, watchEvery, trigger, a.log)
+		go newFileWatcher(func() watchSet { return current.Load().watchSet() }, a.log).run(ctx, trigger)
 	}
 
 	cur, plugins := a, map[string]*host.Plugin(nil)
