@@ -65,7 +65,7 @@ func TestPluginExitsWhenAgentIsKilled(t *testing.T) {
 	_ = agent.Wait()
 
 	// The pidfd becomes readable when the plugin terminates; the watchdog
-	// checks once per watchInterval.
+	// waits on a pidfd of the agent, or checks once per watchInterval.
 	timeout := int((watchInterval + 20*time.Second).Milliseconds())
 	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
 	for {

@@ -12,11 +12,10 @@ import (
 // host also sets a parent-death signal, which is immediate).
 const watchInterval = time.Second
 
-// watchParent calls exit once the process that started the plugin is gone. On
+// pollParent calls exit once the process that started the plugin is gone. On
 // Unix an orphan is re-parented (to init or a subreaper), so its parent pid
 // changes; there is no portable notification, hence the poll.
-func watchParent(exit func()) error {
-	ppid := os.Getppid()
+func pollParent(ppid int, exit func()) {
 	go func() {
 		t := time.NewTicker(watchInterval)
 		defer t.Stop()
@@ -27,5 +26,4 @@ func watchParent(exit func()) error {
 			}
 		}
 	}()
-	return nil
 }
