@@ -1,5 +1,11 @@
 // Command herald is the Herald agent: it tails Qlik Sense logs, matches rules and
 // delivers alerts through sink plugins. See README.md.
+
+// Since Go 1.25 the runtime re-reads the CPU count, affinity and cgroup quota
+// about once a second to adjust GOMAXPROCS. An agent on a Qlik node does not
+// move between containers, and that timer is most of what wakes an idle agent.
+//
+//go:debug updatemaxprocs=0
 package main
 
 import (

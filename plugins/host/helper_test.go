@@ -9,6 +9,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,6 +119,8 @@ func (s *testSink) Send(_ context.Context, events []sdk.Event) []sdk.Result {
 			out = append(out, sdk.Accept(os.Getenv(sdk.LogLevelEnv)))
 		case "gogc":
 			out = append(out, sdk.Accept(os.Getenv("GOGC")))
+		case "gomaxprocs":
+			out = append(out, sdk.Accept(strconv.Itoa(runtime.GOMAXPROCS(0))))
 		case "exit":
 			if s.log != nil {
 				s.log.Warn("exiting in the middle of Send")

@@ -245,28 +245,35 @@ func TestPluginIsToldTheLogLevel(t *testing.T) {
 	}
 }
 
-// TestPluginGOGC: a plugin collects garbage at GOGC=50 unless the agent's
-// environment sets GOGC, which it then inherits.
-func TestPluginGOGC(t *testing.T) {
+// TestPluginRuntimeEnv: a plugin collects garbage at GOGC=50 and runs on one
+// thread (GOMAXPROCS=1) unless the agent's environment sets these, which the
+// plugin then inherits.
+func TestPluginRuntimeEnv(t *testing.T) {
 	for _, tt := range []struct {
-		agent string // "" leaves GOGC unset
+		env   string
+		agent string // "" leaves env unset
 		want  string
-	}{{"", "50"}, {"200", "200"}} {
-		t.Run("agent="+tt.agent, func(t *testing.T) {
-			t.Setenv("GOGC", tt.agent) // restored when the test ends
+	}{
+		{"GOGC", "", "50"},
+		{"GOGC", "200", "200"},
+		{"GOMAXPROCS", "", "1"},
+		{"GOMAXPROCS", "2", "2"},
+	} {
+		t.Run(tt.env+"="+tt.agent, func(t *testing.T) {
+			t.Setenv(tt.env, tt.agent) // restored when the test ends
 			if tt.agent == "" {
-				os.Unsetenv("GOGC")
+				os.Unsetenv(tt.env)
 			}
 			p := startHelper(t, "sdk", nil)
 			if err := p.Configure(context.Background(), nil); err != nil {
 				t.Fatal(err)
 			}
-			res, err := p.Send(context.Background(), []sdk.Event{{ID: "1", Key: "gogc"}})
+			res, err := p.Send(context.Background(), []sdk.Event{{ID: "1", Key: strings.ToLower(tt.env)}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if res[0].Ref != tt.want {
-				t.Errorf("the plugin has GOGC=%q, want %q", res[0].Ref, tt.want)
+				t.Errorf("the plugin has %s=%q, want %q", tt.env, res[0].Ref, tt.want)
 			}
 		})
 	}
