@@ -17,19 +17,26 @@ import (
 )
 
 const (
-	// maxBatchLines bounds the lines committed in one state transaction, so
-	// catch-up pays one fsync per batch rather than per line.
-	maxBatchLines = 4096
+	// maxBatchLines and maxBatchMatches bound a batch: while the committer is
+	// busy, decoding goes on into the next batch up to these, then waits. A
+	// batch holds positions, not lines, so the line bound only limits what a
+	// crash makes re-read; matches hold their records' fields, so their bound
+	// limits memory.
+	maxBatchLines   = 16384
+	maxBatchMatches = 1024
 	// idleFlush is how long a record held for continuation lines waits before it
 	// is completed as is.
 	idleFlush = 250 * time.Millisecond
-	// batchWait is how long a batch that is clearly a backlog waits for the
-	// reader to catch up before it is committed: far cheaper than committing
-	// (two fsyncs) every few lines, and too short to matter for latency.
-	batchWait = 2 * time.Millisecond
 )
 
 // pipeline runs one file input: tail -> decoder -> rules -> lifecycle -> outbox.
+//
+// Two goroutines share the work so that a backlog is decoded while the
+// previous batch is committed (group commit): run decodes and evaluates rules,
+// and hands a batch to commitLoop whenever the committer is free. A batch
+// therefore grows with the time a commit takes, and a lone live line is
+// committed at once. Decoding state (files, decoders, held records) belongs to
+// run alone; a batch carries copies of the positions it commits.
 type pipeline struct {
 	agent  *Agent
 	in     *input
@@ -40,12 +47,47 @@ type pipeline struct {
 	metrics *metrics.Metrics
 	im      *metrics.InputMetrics
 	caps    map[string]int // outbox cap per sink (backpressure)
-	paused  bool
+	paused  bool           // committer goroutine only
 
-	eval    *rules.Evaluator
-	files   map[string]*openFile
-	matches []lifecycle.Match
-	warn    *warnLimiter
+	// Decoding goroutine only.
+	eval  *rules.Evaluator
+	files map[string]*openFile
+	next  *batch      // being filled
+	dirty []*openFile // files read since next began
+	warn  *warnLimiter
+}
+
+// batch is what one transaction commits: the matches of the records completed
+// since the previous batch, and the positions of the files they came from.
+// Positions and their matches always commit together, so a crash can neither
+// lose an alert nor skip past one.
+type batch struct {
+	matches   []lifecycle.Match
+	positions []filePosition
+	lines     int
+}
+
+// filePosition is a file's checkpoint, copied when its batch was handed over.
+type filePosition struct {
+	key string
+	pos state.Position
+}
+
+func (b *batch) full() bool {
+	return b.lines >= maxBatchLines || len(b.matches) >= maxBatchMatches
+}
+
+// reset empties b for reuse, letting go of the matches' fields.
+func (b *batch) reset() *batch {
+	clear(b.matches)
+	b.matches, b.positions, b.lines = b.matches[:0], b.positions[:0], 0
+	return b
+}
+
+// committed is the committer's answer for one batch.
+type committed struct {
+	b   *batch
+	err error
 }
 
 // openFile is the decoding state of one followed file.
@@ -56,7 +98,7 @@ type openFile struct {
 	emit        parsers.Emit // made once per file: no closure per line
 	offset      int64        // just past the last line read
 	fingerprint string
-	dirty       bool
+	dirty       bool // in pipeline.dirty
 	closed      bool
 	pos         atomic.Int64 // offset, read by the metrics scraper
 	untrack     func()
@@ -95,6 +137,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	a := p.agent
 	p.eval = a.rules.NewEvaluator()
 	p.files = map[string]*openFile{}
+	p.next = &batch{}
 	p.warn = newWarnLimiter(a.log, time.Minute)
 	t, err := tail.Start(ctx, tail.Config{
 		Paths:        p.in.cfg.Paths,
@@ -114,77 +157,109 @@ func (p *pipeline) run(ctx context.Context) error {
 			f.untrack()
 		}
 	}()
+
+	// The committer has at most one batch (busy); spare is the other one, to
+	// be filled next, so batches are reused rather than allocated.
+	todo := make(chan *batch, 1)
+	done := make(chan committed, 1)
+	go p.commitLoop(ctx, todo, done)
+	busy, spare := false, &batch{}
+	defer func() {
+		close(todo)
+		if busy {
+			<-done // nothing may write to the store after run returns
+		}
+	}()
+	collect := func(r committed) error {
+		busy, spare = false, r.b.reset()
+		return r.err
+	}
+	// finish commits everything read once the tailer is done (Once read
+	// every file, or ctx ended), records held for continuation lines included.
+	finish := func() error {
+		p.flushHeld()
+		for busy || p.pending() {
+			if !busy {
+				todo <- p.seal(spare)
+				busy, spare = true, nil
+			}
+			if err := collect(<-done); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+
 	events := t.Events()
-	// The idle timer runs only while a record is held for continuation lines, so
-	// an idle agent does not wake up.
+	// The idle timer runs only while a record is held for continuation lines,
+	// so an idle agent does not wake up.
 	idle := time.NewTimer(idleFlush)
 	idle.Stop()
-	var idleC <-chan time.Time
-	wait := time.NewTimer(batchWait)
-	wait.Stop()
-
 	for {
-		var first tail.Event
-		var ok bool
+		// Hand the batch over as soon as the committer is free: a lone live
+		// line is committed at once, and during a backlog the next batch
+		// grows while the previous one commits.
+		if !busy && p.pending() {
+			todo <- p.seal(spare)
+			busy, spare = true, nil
+		}
+		var doneC <-chan committed
+		if busy {
+			doneC = done
+			if p.next.full() {
+				if err := collect(<-done); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		// Take what is ready without blocking: on a backlog this is the path
+		// of every line, and a receive that does not wait on several channels
+		// costs far less.
 		select {
-		case first, ok = <-events:
-		case <-idleC:
-			idleC = nil
-			p.flushHeld()
-			if err := p.commit(ctx); err != nil {
+		case r := <-doneC:
+			if err := collect(r); err != nil {
 				return err
 			}
 			continue
+		default:
 		}
-		if !ok {
-			p.flushHeld()
-			return p.commit(ctx)
-		}
-		p.handle(first)
-		// A lone live line is committed (and so delivered) at once; a backlog
-		// is committed in large batches: once a batch has more than one line,
-		// a moment without the next is waited out, briefly.
-	more:
-		for n := 1; n < maxBatchLines; n++ {
-			select {
-			case ev, ok := <-events:
-				if !ok {
-					break more
-				}
-				p.handle(ev)
-				continue
-			default:
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return finish()
 			}
-			if n < 2 {
-				break
-			}
-			wait.Reset(batchWait)
-			select {
-			case ev, ok := <-events:
-				wait.Stop()
-				if !ok {
-					break more
-				}
-				p.handle(ev)
-			case <-wait.C:
-				break more
-			}
+			p.handle(ev)
+			continue
+		default:
 		}
-		if err := p.commit(ctx); err != nil {
-			return err
-		}
-		if err := p.waitForRoom(ctx); err != nil {
-			return err
-		}
+		// Nothing ready: wait for a line, the end of the commit, or the time to
+		// complete a held record.
+		var idleC <-chan time.Time
 		if p.anyHeld() {
 			idle.Reset(idleFlush)
 			idleC = idle.C
 		} else {
 			idle.Stop()
-			idleC = nil
+		}
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				return finish()
+			}
+			p.handle(ev)
+		case r := <-doneC:
+			if err := collect(r); err != nil {
+				return err
+			}
+		case <-idleC:
+			p.flushHeld()
 		}
 	}
 }
+
+// pending reports whether there is anything to commit.
+func (p *pipeline) pending() bool { return len(p.next.matches) > 0 || len(p.dirty) > 0 }
 
 func (p *pipeline) anyHeld() bool {
 	for _, f := range p.files {
@@ -195,11 +270,20 @@ func (p *pipeline) anyHeld() bool {
 	return false
 }
 
+// markDirty notes that f's position is to be committed with the next batch.
+func (p *pipeline) markDirty(f *openFile) {
+	if !f.dirty {
+		f.dirty = true
+		p.dirty = append(p.dirty, f)
+	}
+}
+
 // handle applies one tail event to the decoding state.
 func (p *pipeline) handle(ev tail.Event) {
 	switch ev.Kind {
 	case tail.Opened:
-		f := &openFile{key: ev.Key, path: ev.Path, dec: p.in.parser.NewDecoder(p.in.cfg.Name, ev.Path, p.agent.rules.Filter(p.in.cfg.Name))}
+		f := &openFile{key: ev.Key, path: ev.Path, offset: ev.Line.Offset, fingerprint: ev.Fingerprint,
+			dec: p.in.parser.NewDecoder(p.in.cfg.Name, ev.Path, p.agent.rules.Filter(p.in.cfg.Name))}
 		if ev.Header != "" {
 			if pr, ok := f.dec.(parsers.Primer); ok {
 				pr.Prime(ev.Header)
@@ -218,16 +302,19 @@ func (p *pipeline) handle(ev tail.Event) {
 			return
 		}
 		p.im.LinesRead.Inc()
+		p.next.lines++
 		f.dec.Decode(ev.Line, f.emit)
-		f.offset, f.fingerprint, f.dirty = ev.Line.Offset, ev.Fingerprint, true
+		f.offset, f.fingerprint = ev.Line.Offset, ev.Fingerprint
 		f.pos.Store(ev.Line.Offset)
+		p.markDirty(f)
 	case tail.Closed:
 		f := p.files[ev.Key]
 		if f == nil {
 			return
 		}
 		f.dec.Flush(f.emit)
-		f.closed, f.dirty = true, true
+		f.offset, f.fingerprint, f.closed = ev.Line.Offset, ev.Fingerprint, true
+		p.markDirty(f)
 		if ev.Err != nil {
 			p.agent.log.Warn("stopped reading file", "input", p.in.cfg.Name, "path", f.path, "err", ev.Err)
 		}
@@ -250,7 +337,7 @@ func (p *pipeline) emitFor(f *openFile) parsers.Emit {
 		}
 		for _, m := range ms {
 			p.metrics.Rule(m.Rule.ID).Matches.Inc()
-			p.matches = append(p.matches, p.agent.life.MatchOf(m, rec.Time, fmt.Sprintf("%s:%s@%d", p.in.cfg.Name, f.key, rec.Offset)))
+			p.next.matches = append(p.next.matches, p.agent.life.MatchOf(m, rec.Time, fmt.Sprintf("%s:%s@%d", p.in.cfg.Name, f.key, rec.Offset)))
 		}
 	}
 }
@@ -260,18 +347,62 @@ func (p *pipeline) flushHeld() {
 	for _, f := range p.files {
 		if _, ok := f.dec.Held(); ok {
 			f.dec.Flush(f.emit)
-			f.dirty = true
+			p.markDirty(f)
 		}
 	}
 }
 
-// commit writes the batch's alert changes, outbox entries and file positions in
+// seal ends the batch being filled and starts the next in spare. The batch
+// gets a copy of where each file it read from stands, never past a record
+// still held for continuation lines: that record's matches are not in the
+// batch. Closed files are forgotten here, their last position being in the
+// batch.
+func (p *pipeline) seal(spare *batch) *batch {
+	b := p.next
+	for _, f := range p.dirty {
+		off := f.offset
+		if held, ok := f.dec.Held(); ok && held < off {
+			off = held
+		}
+		b.positions = append(b.positions, filePosition{f.key, state.Position{Offset: off, Fingerprint: f.fingerprint, Path: f.path}})
+		f.dirty = false
+		if f.closed {
+			f.untrack()
+			if p.files[f.key] == f { // not replaced by a reopened file
+				delete(p.files, f.key)
+			}
+		}
+	}
+	clear(p.dirty)
+	p.dirty = p.dirty[:0]
+	p.next = spare
+	return b
+}
+
+// commitLoop commits the batches from todo in order, one transaction each,
+// until todo is closed. Every batch goes back on done with the result; after
+// an error (ctx ended while the store refused writes or an outbox was full)
+// the loop stops, so the batches after it, and their positions, stay
+// uncommitted.
+func (p *pipeline) commitLoop(ctx context.Context, todo <-chan *batch, done chan<- committed) {
+	for b := range todo {
+		err := p.commit(ctx, b)
+		if err == nil {
+			// Waiting here holds up the next hand-off, so decoding stops at
+			// the batch bound: backpressure reaches the tailer.
+			err = p.waitForRoom(ctx)
+		}
+		done <- committed{b, err}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// commit writes a batch's alert changes, outbox entries and file positions in
 // one transaction. If the store cannot write (a full disk), it retries until it
 // can or ctx ends: tailing waits, nothing read is dropped.
-func (p *pipeline) commit(ctx context.Context) error {
-	if len(p.matches) == 0 && !p.anyDirty() {
-		return nil
-	}
+func (p *pipeline) commit(ctx context.Context, b *batch) error {
 	var done applied
 	delay := 100 * time.Millisecond
 	for {
@@ -280,19 +411,14 @@ func (p *pipeline) commit(ctx context.Context) error {
 			// Everything counted inside the transaction is counted again if
 			// it is retried, so it is collected here and published only on
 			// success.
-			if done, err = p.agent.applyMatches(tx, p.matches); err != nil {
+			if done, err = p.agent.applyMatches(tx, b.matches); err != nil {
 				return err
 			}
 			now := p.agent.opts.Now()
-			for _, f := range p.files {
-				if !f.dirty {
-					continue
-				}
-				off := f.offset
-				if held, ok := f.dec.Held(); ok && held < off {
-					off = held // never checkpoint past a record not yet complete
-				}
-				if err := tx.SetPosition(f.key, state.Position{Offset: off, Fingerprint: f.fingerprint, Path: f.path, Updated: now}); err != nil {
+			for _, fp := range b.positions {
+				pos := fp.pos
+				pos.Updated = now
+				if err := tx.SetPosition(fp.key, pos); err != nil {
 					return err
 				}
 			}
@@ -308,14 +434,6 @@ func (p *pipeline) commit(ctx context.Context) error {
 		case <-time.After(delay):
 		}
 		delay = min(delay*2, 30*time.Second)
-	}
-	p.matches = p.matches[:0]
-	for key, f := range p.files {
-		f.dirty = false
-		if f.closed {
-			f.untrack()
-			delete(p.files, key)
-		}
 	}
 	p.agent.publish(p.metrics, done, p.notify)
 	return nil
@@ -376,8 +494,9 @@ func (a *Agent) publish(m *metrics.Metrics, done applied, notify func(sink strin
 	}
 }
 
-// waitForRoom pauses tailing while an outbox this input feeds is at its cap, so
-// a long sink outage cannot fill the disk; nothing is dropped, the files wait.
+// waitForRoom pauses committing, and so tailing once the next batch is full,
+// while an outbox this input feeds is at its cap, so a long sink outage cannot
+// fill the disk; nothing is dropped, the files wait.
 func (p *pipeline) waitForRoom(ctx context.Context) error {
 	var t *time.Ticker
 	for {
@@ -409,13 +528,4 @@ func (p *pipeline) waitForRoom(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
-}
-
-func (p *pipeline) anyDirty() bool {
-	for _, f := range p.files {
-		if f.dirty {
-			return true
-		}
-	}
-	return false
 }
