@@ -67,6 +67,9 @@ type fingerprinter struct {
 
 // text returns the fingerprint that goes with offset off, as Event.Fingerprint.
 func (p *fingerprinter) text(off int64) (string, error) {
+	if p.str != "" && p.cur.n == min(off, fingerprintBytes) {
+		return p.str, nil // every line past the first 1024 bytes of a file
+	}
 	fp, err := p.at(off)
 	if err != nil {
 		return "", err

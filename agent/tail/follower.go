@@ -309,12 +309,9 @@ func (f *follower) readOwn(final bool) error {
 	sr := io.NewSectionReader(f.h, f.off, math.MaxInt64-f.off)
 	br := bufio.NewReaderSize(sr, 64<<10)
 	keep := f.t.cfg.MaxLineBytes + 8 // room for "\r\n" and a BOM beyond the cap
-	var text []byte
+	var scratch []byte
 	for {
-		var n int64
-		var complete bool
-		var err error
-		text, n, complete, err = readLine(br, keep, text)
+		text, n, complete, err := readLine(br, keep, &scratch)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("read %s at byte %d: %w", f.path, f.off, err)
 		}

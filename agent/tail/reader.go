@@ -12,12 +12,23 @@ import (
 // readLine reads one line from br: up to and including "\n", or to EOF. It
 // returns at most keep bytes of it (the rest is read and dropped, so a
 // runaway line costs no more memory than that), the number of bytes consumed
-// and whether the line ended with "\n". The text is appended to buf[:0], so a
-// caller that hands back the previous text reads without allocating.
-func readLine(br *bufio.Reader, keep int, buf []byte) (text []byte, n int64, complete bool, err error) {
-	text = buf[:0]
+// and whether the line ended with "\n".
+//
+// A complete line that fits in br's buffer, the common case, is returned as
+// a slice of that buffer, valid until the next read from br: the caller that
+// turns it into a string copies it once, not twice. Any other line is
+// assembled in *scratch (when scratch is not nil), which keeps its capacity
+// for the next such line.
+func readLine(br *bufio.Reader, keep int, scratch *[]byte) (text []byte, n int64, complete bool, err error) {
+	chunk, err := br.ReadSlice('\n')
+	if err == nil && len(chunk) <= keep {
+		return chunk, int64(len(chunk)), true, nil
+	}
+	if scratch != nil {
+		text = (*scratch)[:0]
+		defer func() { *scratch = text }()
+	}
 	for {
-		chunk, err := br.ReadSlice('\n')
 		n += int64(len(chunk))
 		if room := keep - len(text); room > 0 {
 			text = append(text, chunk[:min(room, len(chunk))]...)
@@ -29,7 +40,7 @@ func readLine(br *bufio.Reader, keep int, buf []byte) (text []byte, n int64, com
 			}
 			return text, n, true, nil
 		case errors.Is(err, bufio.ErrBufferFull):
-			continue
+			chunk, err = br.ReadSlice('\n')
 		default:
 			return text, n, false, err
 		}

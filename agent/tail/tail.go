@@ -207,13 +207,14 @@ type Event struct {
 
 // Tailer follows the files of one Config. Create it with Start.
 type Tailer struct {
-	cfg    Config
-	log    *slog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
-	events chan Event
-	done   chan struct{} // closed once events is closed
-	wg     sync.WaitGroup
+	cfg     Config
+	log     *slog.Logger
+	ctx     context.Context
+	cancel  context.CancelFunc
+	events  chan Event
+	stopped <-chan struct{} // ctx.Done()
+	done    chan struct{}   // closed once events is closed
+	wg      sync.WaitGroup
 
 	mu        sync.Mutex
 	followers map[string]*follower  // by key
@@ -262,6 +263,7 @@ func Start(ctx context.Context, cfg Config) (*Tailer, error) {
 		closed:    map[string]closedFile{},
 		pathErrs:  map[string]string{},
 	}
+	t.stopped = ctx.Done()
 	t.readEvery = cfg.ReadInterval
 	t.ownReadBacklog = cfg.ownReadBacklog
 	if t.ownReadBacklog == 0 {
@@ -575,11 +577,25 @@ func (t *Tailer) release(f *follower) {
 }
 
 // send delivers ev unless the tailer stops first.
+//
+// It tries the cheap way first: a non-blocking send to a channel with room
+// locks only that channel, while the two-way select below locks both
+// channels on every line of a backlog.
 func (t *Tailer) send(ev Event) bool {
+	select {
+	case <-t.stopped:
+		return false
+	default:
+	}
 	select {
 	case t.events <- ev:
 		return true
-	case <-t.ctx.Done():
+	default:
+	}
+	select {
+	case t.events <- ev:
+		return true
+	case <-t.stopped:
 		return false
 	}
 }

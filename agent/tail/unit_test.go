@@ -73,7 +73,9 @@ func TestExcluded(t *testing.T) {
 }
 
 func TestReadLine(t *testing.T) {
-	in := "short\r\n" + strings.Repeat("x", 100) + "\n" + "tail"
+	// Short lines come straight from the reader's buffer, long ones are
+	// assembled in the scratch buffer: neither may overwrite the other.
+	in := "short\r\n" + strings.Repeat("x", 100) + "\n" + "mid\n" + strings.Repeat("y", 30) + "\n" + "tail"
 	br := bufio.NewReaderSize(strings.NewReader(in), 16) // smaller than a line: ReadSlice fills up
 	type res struct {
 		text     string
@@ -81,8 +83,9 @@ func TestReadLine(t *testing.T) {
 		complete bool
 	}
 	var got []res
+	var scratch []byte
 	for {
-		text, n, complete, err := readLine(br, 20, nil)
+		text, n, complete, err := readLine(br, 20, &scratch)
 		if n > 0 {
 			got = append(got, res{string(text), n, complete})
 		}
@@ -93,6 +96,8 @@ func TestReadLine(t *testing.T) {
 	want := []res{
 		{"short\r\n", 7, true},
 		{strings.Repeat("x", 19) + "\n", 101, true}, // kept 20 bytes, terminator restored
+		{"mid\n", 4, true},
+		{strings.Repeat("y", 19) + "\n", 31, true},
 		{"tail", 4, false},
 	}
 	if !reflect.DeepEqual(got, want) {
