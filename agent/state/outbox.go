@@ -64,6 +64,45 @@ func decodeEntry(k, v []byte) (entryValue, uint64, error) {
 	return e, seq, nil
 }
 
+// outboxEntry is decodeEntry for an entry of sink's outbox: it takes the entry
+// from the cache when the cache holds it as this tx sees it.
+func (t *Tx) outboxEntry(sink string, k, v []byte) (entryValue, uint64, error) {
+	if len(k) == 8 && t.s.cache.limit > 0 {
+		seq := binary.BigEndian.Uint64(k)
+		base := t.tx.ID()
+		if t.tx.Writable() {
+			// A write tx reads the last commit plus its own changes.
+			base--
+			if t.rewritten[cacheKey{sink, seq}] {
+				return decodeEntry(k, v)
+			}
+		}
+		if c := t.s.cache.get(base, sink, seq); c != nil {
+			return c.copyOut(), seq, nil
+		}
+	}
+	return decodeEntry(k, v)
+}
+
+// rewrite notes that this tx changed outbox entry seq of sink to e, or
+// deleted it when e is nil, for the cache.
+func (t *Tx) rewrite(sink string, seq uint64, e *entryValue) {
+	if t.s.cache.limit <= 0 {
+		return
+	}
+	var c *entryValue
+	if e != nil {
+		// A deleted entry cannot be read again in this tx; a changed one
+		// can, and must then be decoded.
+		if t.rewritten == nil {
+			t.rewritten = map[cacheKey]bool{}
+		}
+		t.rewritten[cacheKey{sink, seq}] = true
+		c = cached(*e)
+	}
+	t.ops = append(t.ops, cacheOp{sink: sink, seq: seq, val: c})
+}
+
 func (e entryValue) entry(seq uint64) Entry {
 	return Entry{Seq: seq, Event: e.Event, Attempts: e.Attempts, LastError: e.LastError, Enqueued: e.Enqueued, Instance: e.Instance}
 }
@@ -97,7 +136,7 @@ func (s *Store) Pending(sink string, limit int) ([]Entry, error) {
 		}
 		c := b.Cursor()
 		for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
-			e, seq, err := decodeEntry(k, v)
+			e, seq, err := t.outboxEntry(sink, k, v)
 			if err != nil {
 				return err
 			}
@@ -142,9 +181,10 @@ func (s *Store) Complete(sink string, done []Done) error {
 					return fmt.Errorf("state: complete %d for sink %q: %w", d.Seq, sink, err)
 				}
 				t.addDepth(sink, -1)
+				t.rewrite(sink, d.Seq, nil)
 				continue
 			}
-			e, _, err := decodeEntry(k, v)
+			e, _, err := t.outboxEntry(sink, k, v)
 			if err != nil {
 				return fmt.Errorf("state: complete for sink %q: %w", sink, err)
 			}
@@ -154,6 +194,7 @@ func (s *Store) Complete(sink string, done []Done) error {
 					return fmt.Errorf("state: complete %d for sink %q: %w", d.Seq, sink, err)
 				}
 				t.addDepth(sink, -1)
+				t.rewrite(sink, d.Seq, nil)
 				if err := t.storeRef(sink, e, d.Result.Ref); err != nil {
 					return err
 				}
@@ -167,6 +208,7 @@ func (s *Store) Complete(sink string, done []Done) error {
 				if err := putJSON(out, k, e); err != nil {
 					return fmt.Errorf("state: complete %d for sink %q: %w", d.Seq, sink, err)
 				}
+				t.rewrite(sink, d.Seq, &e)
 			default:
 				return fmt.Errorf("state: complete %d for sink %q: invalid outcome %d", d.Seq, sink, d.Result.Outcome)
 			}
@@ -206,6 +248,7 @@ func (t *Tx) bury(sink string, out *bolt.Bucket, seq uint64, e entryValue, reaso
 		return fmt.Errorf("state: dead letter %d for sink %q: %w", seq, sink, err)
 	}
 	t.addDepth(sink, -1)
+	t.rewrite(sink, seq, nil)
 	return nil
 }
 
@@ -294,13 +337,17 @@ func (s *Store) drop(parent []byte, sink string, sel Selection, what, whats stri
 		if err != nil {
 			return err
 		}
+		outbox := bytes.Equal(parent, bucketOutbox)
 		for _, seq := range seqs {
 			if err := b.Delete(u64(seq)); err != nil {
 				return err
 			}
+			if outbox {
+				t.rewrite(sink, seq, nil)
+			}
 		}
 		n = len(seqs)
-		if bytes.Equal(parent, bucketOutbox) {
+		if outbox {
 			t.addDepth(sink, -n)
 		}
 		return nil

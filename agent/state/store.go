@@ -73,6 +73,11 @@ type Options struct {
 	Timeout time.Duration
 	// Now stamps outbox and dead-letter entries. Default time.Now.
 	Now func() time.Time
+	// CacheBytes bounds the memory per sink in which the store keeps outbox
+	// entries it wrote decoded, so the dispatcher does not decode what the
+	// pipeline has just encoded. Default DefaultCacheBytes; negative turns
+	// the cache off.
+	CacheBytes int
 
 	// maxSize caps the file (bbolt MaxSize) so tests can provoke a failing
 	// commit the way a full disk does.
@@ -86,6 +91,12 @@ type Store struct {
 	path   string
 	logger *slog.Logger
 	now    func() time.Time
+
+	// wmu runs one Update, commit hook included, at a time. bbolt runs its
+	// commit hooks after it has let the next writer in; without wmu the hooks
+	// of two transactions could run in either order.
+	wmu   sync.Mutex
+	cache *outboxCache
 
 	mu    sync.Mutex
 	depth map[string]int // pending outbox entries per sink, kept in step by commit hooks
@@ -106,6 +117,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.CacheBytes == 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("state: create directory for %s: %w", path, err)
 	}
@@ -114,7 +128,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, logger: opts.Logger, now: opts.Now, depth: map[string]int{}}
+	s := &Store{db: db, path: path, logger: opts.Logger, now: opts.Now, depth: map[string]int{}, cache: newOutboxCache(opts.CacheBytes)}
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -229,6 +243,8 @@ func corrupt(path string, cause error) error {
 // entries per sink.
 func (s *Store) init() error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
+		id := tx.ID()
+		tx.OnCommit(func() { s.cache.commit(id, nil) })
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -275,6 +291,8 @@ func (s *Store) Close() error {
 // The Tx must not be used after fn returns. Update must not be called from
 // inside fn.
 func (s *Store) Update(fn func(tx *Tx) error) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	var fnErr error
 	err := s.db.Update(func(btx *bolt.Tx) error {
 		tx := &Tx{tx: btx, s: s}
@@ -284,10 +302,15 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		if fnErr != nil {
 			return fnErr
 		}
-		if len(tx.depth) > 0 {
-			delta := tx.depth
-			btx.OnCommit(func() { s.applyDepth(delta) })
-		}
+		// Every commit advances the cache's version, also one that changed
+		// no outbox entry.
+		id, ops, delta := btx.ID(), tx.ops, tx.depth
+		btx.OnCommit(func() {
+			s.cache.commit(id, ops)
+			if len(delta) > 0 {
+				s.applyDepth(delta)
+			}
+		})
 		return nil
 	})
 	if err != nil && fnErr == nil {
@@ -324,8 +347,6 @@ func (s *Store) applyDepth(delta map[string]int) {
 func (s *Store) Depth(sink string) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	// Commit hooks of two transactions may run in either order, so a reader can
-	// briefly see a completion before its enqueue.
 	return max(s.depth[sink], 0), nil
 }
 

@@ -33,6 +33,11 @@ type Tx struct {
 	// (Enqueue right after the lifecycle's PutAlert) does not decode it again.
 	// The values are private copies: callers get clones.
 	alerts map[string]*Alert
+	// ops are the outbox changes the cache takes over when this tx commits;
+	// rewritten are the entries this tx changed, which it must not read from
+	// the cache (that holds them as they were before the tx).
+	ops       []cacheOp
+	rewritten map[cacheKey]bool
 }
 
 // fail records a read error; Update and View return it.
@@ -364,6 +369,14 @@ func (t *Tx) Enqueue(sink string, ev sdk.Event) (uint64, error) {
 		return 0, fmt.Errorf("state: enqueue for sink %q: %w", sink, err)
 	}
 	t.addDepth(sink, 1)
+	// A new sequence number is in no snapshot the cache reflects, so this tx
+	// cannot read it from the cache before it commits: no need to note it in
+	// rewritten.
+	if t.s.cache.limit > 0 {
+		if c := cached(e); c != nil {
+			t.ops = append(t.ops, cacheOp{sink: sink, seq: seq, val: c})
+		}
+	}
 	return seq, nil
 }
 
