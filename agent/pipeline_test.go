@@ -55,7 +55,6 @@ func row(seq int, level, task, msg string) string {
 // and what the pipeline reports while it runs.
 type pipelineEnv struct {
 	tb      testing.TB
-	dir     string
 	log     string // the followed file
 	agent   *Agent
 	store   *state.Store
@@ -114,7 +113,7 @@ packs = [%s]
 	}
 	tb.Cleanup(func() { store.Close() })
 	return &pipelineEnv{
-		tb: tb, dir: dir, log: filepath.Join(dir, "logs", "NODE1_System_Scheduler.txt"),
+		tb: tb, log: filepath.Join(dir, "logs", "NODE1_System_Scheduler.txt"),
 		agent: a, store: store, metrics: metrics.New(prometheus.NewRegistry()),
 		notified: make(chan string, 1<<16), signals: signals,
 	}
