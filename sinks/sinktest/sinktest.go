@@ -23,12 +23,17 @@
 //   - the secret never appears in a Result.Reason, a Configure error or a log
 //     line, even when the destination echoes the request back;
 //   - a cancelled context makes Send return at once, with a retryable result
-//     for every event not delivered;
-//   - Send returns exactly one result per event, in order;
+//     for every event not delivered, having abandoned every request it had in
+//     flight and started no other;
+//   - Send makes one request per event and returns exactly one result per
+//     event, in the batch's order, whatever order its requests arrive in;
 //   - an unknown config key is an error that names it.
 //
 // The suite assumes one HTTP request per event, which is how every built-in
-// sink delivers.
+// sink delivers. Those requests may overlap: the agent puts at most one event
+// of an alert in a batch, so a sink may send a batch's events concurrently.
+// The suite tells them apart by the event's id, key or title, which each
+// request must carry (in its URL, a header or its body).
 package sinktest
 
 import (
@@ -76,7 +81,8 @@ type Harness struct {
 	// Default: Retry-After in seconds and as an HTTP date.
 	RetryHeaders map[string]func(at time.Time) http.Header
 	// Events returns the batch to send: at least three events the sink
-	// delivers with one request each. Default: three firing events (Events).
+	// delivers with one request each, whose ids, keys or titles tell their
+	// requests apart. Default: three firing events (Events).
 	Events func() []sdk.Event
 	// BadConfigs are configs Configure must refuse, by name, for a destination
 	// at baseURL. Their errors are checked for the secret.
@@ -367,26 +373,74 @@ func (s *suite) testRetryAt(t *testing.T) {
 	}
 }
 
+// testOrder answers each event's request with its own status, whatever order
+// the requests arrive in, and expects each event's result in its place.
 func (s *suite) testOrder(t *testing.T) {
 	want := s.outcomes()
 	codes := []int{200, 400, 503}
+	evs := s.events()[:3]
 	var mu sync.Mutex
-	n := 0
+	sent := make([]int, len(evs)) // requests per event
+	var unknown []string          // requests that carry no event of the batch
 	s.handle(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		i := eventOf(r, body, evs)
 		mu.Lock()
-		code := codes[min(n, len(codes)-1)]
-		n++
+		if i >= 0 {
+			sent[i]++
+		} else {
+			unknown = append(unknown, r.Method+" "+r.URL.Path)
+		}
 		mu.Unlock()
-		s.reply(w, r, code, nil)
+		if i < 0 {
+			s.reply(w, r, http.StatusInternalServerError, nil)
+			return
+		}
+		s.reply(w, r, codes[i], nil)
 	})
 	sk := s.sink(t, s.srv.URL, 5*time.Second)
-	evs := s.events()[:3]
 	res := s.send(t, context.Background(), sk, evs)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(unknown) > 0 {
+		t.Fatalf("%d requests carry the id, key or title of none (or several) of the batch's events: %v", len(unknown), unknown)
+	}
 	for i, code := range codes {
+		if sent[i] != 1 {
+			t.Errorf("event %d: %d requests, want 1 (the agent, not the sink, retries)", i, sent[i])
+		}
 		if res[i].Outcome != want[code] {
 			t.Errorf("event %d answered %d: outcome %v (%q), want %v", i, code, res[i].Outcome, res[i].Reason, want[code])
 		}
 	}
+}
+
+// eventOf returns the index of the one event in evs whose id, key or title r
+// carries, in its path, query, headers or body; -1 if none or several do.
+func eventOf(r *http.Request, body []byte, evs []sdk.Event) int {
+	var text strings.Builder
+	text.WriteString(r.URL.Path)
+	if q, err := url.QueryUnescape(r.URL.RawQuery); err == nil {
+		text.WriteString(" " + q)
+	}
+	for k, vs := range r.Header {
+		text.WriteString(" " + k + ": " + strings.Join(vs, ","))
+	}
+	text.WriteString(" ")
+	text.Write(body)
+	found := -1
+	for i, ev := range evs {
+		for _, mark := range []string{ev.ID, ev.Key, ev.Title} {
+			if mark != "" && strings.Contains(text.String(), mark) {
+				if found >= 0 {
+					return -1
+				}
+				found = i
+				break
+			}
+		}
+	}
+	return found
 }
 
 func (s *suite) testRefused(t *testing.T) {
@@ -404,42 +458,85 @@ func (s *suite) testRefused(t *testing.T) {
 	}
 }
 
-// blocking installs a destination that holds every request until its client
-// gives up or the test ends. It reports each arrival on the returned channel
-// and counts them.
-func (s *suite) blocking(t *testing.T) (arrivals <-chan struct{}, hits func() int) {
-	arrived := make(chan struct{}, 16)
+// blocker is a destination that holds every request until its client gives
+// up or the subtest ends.
+type blocker struct {
+	url     string
+	arrived chan struct{} // a value per arrival, while there is room
+
+	mu      sync.Mutex
+	hits    int           // requests that arrived
+	held    int           // requests being held
+	changed chan struct{} // closed and replaced when held changes
+}
+
+// blocking starts a blocker of the subtest's own: a request that its client
+// wrote just before giving up may arrive after Send returned, and must not
+// count at the next subtest's destination.
+func (s *suite) blocking(t *testing.T) *blocker {
+	b := &blocker{arrived: make(chan struct{}, 16), changed: make(chan struct{})}
 	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
-	hits = s.handle(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.hold(1)
+		defer b.hold(-1)
 		select {
-		case arrived <- struct{}{}:
+		case b.arrived <- struct{}{}:
 		default:
 		}
+		// Reading the body to its end lets the server notice, and cancel
+		// r.Context(), when the client goes away.
+		_, _ = io.Copy(io.Discard, r.Body)
 		select {
 		case <-r.Context().Done():
 		case <-release:
 		}
-	})
-	return arrived, hits
+	}))
+	t.Cleanup(srv.Close) // last: it waits for the requests held
+	t.Cleanup(func() { close(release) })
+	b.url = srv.URL
+	return b
+}
+
+func (b *blocker) hold(d int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if d > 0 {
+		b.hits++
+	}
+	b.held += d
+	close(b.changed)
+	b.changed = make(chan struct{})
+}
+
+// state returns the requests that arrived, those held now, and a channel
+// closed when the latter next changes.
+func (b *blocker) state() (hits, held int, changed <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.hits, b.held, b.changed
 }
 
 func (s *suite) testTimeout(t *testing.T) {
-	s.blocking(t)
-	sk := s.sink(t, s.srv.URL, 100*time.Millisecond)
+	dst := s.blocking(t)
+	sk := s.sink(t, dst.url, 100*time.Millisecond)
 	res := s.send(t, context.Background(), sk, s.events()[:1])[0]
 	if res.Outcome != sdk.Retryable {
 		t.Fatalf("outcome %v (%q), want retryable", res.Outcome, res.Reason)
 	}
 }
 
+// testCancelled cancels the context once the first request arrives at a
+// destination that never answers. The sink's timeout is far longer than the
+// suite waits, so a request not tied to ctx, whether in flight at the cancel
+// or started after it, is still held open when Send returns, or keeps Send
+// from returning.
 func (s *suite) testCancelled(t *testing.T) {
-	arrived, hits := s.blocking(t)
-	sk := s.sink(t, s.srv.URL, time.Minute)
+	dst := s.blocking(t)
+	sk := s.sink(t, dst.url, time.Minute)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
-		<-arrived
+		<-dst.arrived
 		cancel()
 	}()
 	evs := s.events()
@@ -448,8 +545,21 @@ func (s *suite) testCancelled(t *testing.T) {
 			t.Errorf("event %d: outcome %v (%q), want retryable", i, r.Outcome, r.Reason)
 		}
 	}
-	if n := hits(); n != 1 {
-		t.Errorf("%d requests reached the destination, want 1: Send must stop once ctx is cancelled", n)
+	// The destination sees a client go away a moment after it does.
+	deadline := time.After(sendDeadline)
+	for {
+		hits, held, changed := dst.state()
+		if hits > len(evs) {
+			t.Fatalf("%d requests reached the destination for %d events", hits, len(evs))
+		}
+		if held == 0 {
+			break
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("%d requests still open at the destination %s after Send returned: Send must abandon its requests once ctx is cancelled, and end them before it returns", held, sendDeadline)
+		}
 	}
 }
 

@@ -24,6 +24,9 @@ type refSink struct {
 	url    string
 	client *http.Client
 	flaw   string
+	// order is how the batch goes out: "" in order, "reverse" last event
+	// first, "concurrent" all requests at once.
+	order string
 }
 
 func (s *refSink) Configure(_ context.Context, cfg sdk.Config) error {
@@ -49,26 +52,70 @@ func (s *refSink) Configure(_ context.Context, cfg sdk.Config) error {
 }
 
 func (s *refSink) Send(ctx context.Context, evs []sdk.Event) []sdk.Result {
-	var out []sdk.Result
-	for i, ev := range evs {
-		if ctx.Err() != nil && s.flaw != "ignores cancel" {
-			out = append(out, sdk.Retry("cancelled", time.Time{}))
-			continue
+	if s.order == "concurrent" {
+		return s.sendConcurrently(ctx, evs)
+	}
+	out := make([]sdk.Result, len(evs))
+	for k := range evs {
+		i := k
+		if s.order == "reverse" {
+			i = len(evs) - 1 - k
 		}
-		if s.flaw == "drops last" && i == len(evs)-1 {
-			break
+		r := s.sendOrSkip(ctx, evs[i])
+		if s.flaw == "misplaces results" {
+			i = k // the answers in the order the requests went out
 		}
-		out = append(out, s.send(ctx, ev))
+		out[i] = r
+	}
+	if s.flaw == "drops last" && len(out) > 0 {
+		out = out[:len(out)-1]
 	}
 	return out
 }
 
+// sendConcurrently sends every event at once and waits for all answers,
+// unless its flaw is to return as soon as ctx is done.
+func (s *refSink) sendConcurrently(ctx context.Context, evs []sdk.Event) []sdk.Result {
+	type answer struct {
+		i int
+		r sdk.Result
+	}
+	answers := make(chan answer, len(evs))
+	for i, ev := range evs {
+		go func() { answers <- answer{i, s.sendOrSkip(ctx, ev)} }()
+	}
+	out := make([]sdk.Result, len(evs))
+	for range evs {
+		select {
+		case a := <-answers:
+			out[a.i] = a.r
+		case <-ctx.Done():
+			if s.flaw == "leaves requests open" {
+				for i := range out {
+					out[i] = sdk.Retry("cancelled", time.Time{})
+				}
+				return out
+			}
+			a := <-answers
+			out[a.i] = a.r
+		}
+	}
+	return out
+}
+
+func (s *refSink) sendOrSkip(ctx context.Context, ev sdk.Event) sdk.Result {
+	if ctx.Err() != nil && s.flaw != "ignores cancel" {
+		return sdk.Retry("cancelled", time.Time{})
+	}
+	return s.send(ctx, ev)
+}
+
 func (s *refSink) send(ctx context.Context, ev sdk.Event) sdk.Result {
 	body, _ := json.Marshal(ev)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
-	if s.flaw == "ignores cancel" {
-		req, _ = http.NewRequestWithContext(context.Background(), http.MethodPost, s.url, bytes.NewReader(body))
+	if s.flaw == "ignores cancel" || s.flaw == "leaves requests open" {
+		ctx = context.WithoutCancel(ctx)
 	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if s.flaw == "leaks url" {
@@ -98,9 +145,9 @@ func (s *refSink) send(ctx context.Context, ev sdk.Event) sdk.Result {
 	}
 }
 
-func harness(flaw string) Harness {
+func harness(flaw, order string) Harness {
 	return Harness{
-		New:    func() sdk.Sink { return &refSink{flaw: flaw} },
+		New:    func() sdk.Sink { return &refSink{flaw: flaw, order: order} },
 		Secret: secret,
 		Config: func(baseURL string, timeout time.Duration) map[string]any {
 			return map[string]any{"url": baseURL + "/hook/" + secret, "timeout": timeout.String()}
@@ -109,7 +156,11 @@ func harness(flaw string) Harness {
 }
 
 func TestRunPassesACorrectSink(t *testing.T) {
-	Run(t, harness(""))
+	// The order the requests go out in is the sink's business; the results'
+	// order is not.
+	for _, order := range []string{"", "reverse", "concurrent"} {
+		t.Run("order="+order, func(t *testing.T) { Run(t, harness("", order)) })
+	}
 }
 
 // TestRunCatchesFlaws runs the suite against a flawed sink in a child
@@ -118,23 +169,26 @@ func TestRunPassesACorrectSink(t *testing.T) {
 func TestRunCatchesFlaws(t *testing.T) {
 	if flaw := os.Getenv("SINKTEST_FLAW"); flaw != "" {
 		sendDeadline = 3 * time.Second
-		Run(t, harness(flaw))
+		Run(t, harness(flaw, os.Getenv("SINKTEST_ORDER")))
 		return
 	}
 	if testing.Short() {
 		t.Skip("runs the test binary once per flaw")
 	}
-	for flaw, want := range map[string]string{
-		"leaks url":      "shows the secret",
-		"leaks body":     "shows the secret",
-		"logs secret":    "a log line shows the secret",
-		"rejects 5xx":    "HTTP 503: outcome rejected",
-		"drops last":     "results for 3 events",
-		"ignores cancel": "Send did not return within 3s",
+	for _, tt := range []struct{ flaw, order, want string }{
+		{"leaks url", "", "shows the secret"},
+		{"leaks body", "", "shows the secret"},
+		{"logs secret", "", "a log line shows the secret"},
+		{"rejects 5xx", "", "HTTP 503: outcome rejected"},
+		{"drops last", "", "results for 3 events"},
+		{"ignores cancel", "", "Send did not return within 3s"},
+		{"misplaces results", "reverse", "event 0 answered 200: outcome retryable"},
+		{"leaves requests open", "concurrent", "still open at the destination"},
 	} {
+		flaw, want := tt.flaw, tt.want
 		t.Run(flaw, func(t *testing.T) {
 			cmd := exec.Command(os.Args[0], "-test.run=^TestRunCatchesFlaws$")
-			cmd.Env = append(os.Environ(), "SINKTEST_FLAW="+flaw)
+			cmd.Env = append(os.Environ(), "SINKTEST_FLAW="+flaw, "SINKTEST_ORDER="+tt.order)
 			out, err := cmd.CombinedOutput()
 			if err == nil {
 				t.Fatalf("the suite passed a sink that %s", flaw)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/plugins/sdk"
@@ -92,11 +94,40 @@ func ParseTimeout(key, s string) (time.Duration, error) {
 func SendEach(ctx context.Context, events []sdk.Event, send func(context.Context, sdk.Event) sdk.Result) []sdk.Result {
 	results := make([]sdk.Result, len(events))
 	for i, ev := range events {
-		if err := ctx.Err(); err != nil {
-			results[i] = sdk.Retry("not sent: "+err.Error(), time.Time{})
-			continue
-		}
-		results[i] = send(ctx, ev)
+		results[i] = sendOne(ctx, ev, send)
 	}
 	return results
+}
+
+// SendConcurrently is SendEach with up to limit requests in flight: events
+// are taken in order, but their requests overlap, so they may arrive in any
+// order. It is for sinks whose events need no order among themselves: the
+// agent puts at most one event of an alert in a batch. Results are still one
+// per event, in the events' order. It returns once every request has ended;
+// a done ctx ends those in flight (with retryable results) and starts no
+// others. A limit of 1 or less is SendEach.
+func SendConcurrently(ctx context.Context, events []sdk.Event, limit int, send func(context.Context, sdk.Event) sdk.Result) []sdk.Result {
+	if limit <= 1 || len(events) <= 1 {
+		return SendEach(ctx, events, send)
+	}
+	results := make([]sdk.Result, len(events))
+	var next atomic.Int64 // index of the next event to send
+	var wg sync.WaitGroup
+	for range min(limit, len(events)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(events); i = int(next.Add(1) - 1) {
+				results[i] = sendOne(ctx, events[i], send)
+			}
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+// sendOne sends ev unless ctx is already done.
+func sendOne(ctx context.Context, ev sdk.Event, send func(context.Context, sdk.Event) sdk.Result) sdk.Result {
+	if err := ctx.Err(); err != nil {
+		return sdk.Retry("not sent: "+err.Error(), time.Time{})
+	}
+	return send(ctx, ev)
 }

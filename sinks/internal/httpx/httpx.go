@@ -50,13 +50,18 @@ type ClientConfig struct {
 	CAFile string
 	// InsecureSkipVerify turns off TLS certificate verification.
 	InsecureSkipVerify bool
+	// Concurrency is how many requests the sink may have in flight at once
+	// (see SendConcurrently); the client keeps as many idle connections, so
+	// that none is closed after its request only to be dialled again for
+	// the next. Zero or one: one request at a time.
+	Concurrency int
 	// Redactor scrubs the sink's secrets from every error and reason the
 	// Client produces. Nil scrubs nothing.
 	Redactor *Redactor
 }
 
-// Client sends one request at a time and turns what happens into text and
-// outcomes that are safe to show.
+// Client sends requests and turns what happens into text and outcomes that
+// are safe to show. It is safe for concurrent use.
 type Client struct {
 	http    *http.Client
 	timeout time.Duration
@@ -77,6 +82,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, errors.New("ca_file and insecure_skip_verify: set one or the other, not both")
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = max(cfg.Concurrency, http.DefaultMaxIdleConnsPerHost)
 	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	if cfg.InsecureSkipVerify {
 		tr.TLSClientConfig.InsecureSkipVerify = true
@@ -139,9 +145,13 @@ func (c *Client) Do(req *http.Request) (*Response, error) {
 		return nil, c.transportError(req, err)
 	}
 	defer resp.Body.Close()
-	// The status is what counts; a body cut short only costs detail.
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	var body []byte
+	if resp.ContentLength != 0 { // a 204, or a 200 with Content-Length: 0, has none
+		// The status is what counts; a body cut short only costs detail.
+		body, _ = io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		// Read to the end, so that the connection can carry the next request.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+	}
 	return &Response{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header, Body: body}, nil
 }
 
