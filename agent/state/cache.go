@@ -1,24 +1,29 @@
 package state
 
 import (
-	"maps"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
-// DefaultCacheBytes is how much memory per sink, by entrySize's estimate,
-// the outbox cache may hold by default (Options.CacheBytes).
+// DefaultCacheBytes is how much memory per sink the outbox cache may hold by
+// default (Options.CacheBytes).
 //
-// A firing event of the qliksense pack without script log lines holds 1.3 KB
-// (BenchmarkCacheMemory; entrySize says 1.5 KB), so 2 MiB is about 1,400 of
-// them, fourteen of the dispatcher's batches of 100; with twenty lines of
-// script log an event is a few KB and fewer fit. The outbox of a sink that
-// keeps up stays far below it. A backlog beyond it (a burst of alerts, an
-// outage) costs what it costs without a cache: the entries past the bound are
-// decoded from the file.
-const DefaultCacheBytes = 2 << 20
+// A firing event of the qliksense pack without script log lines takes about
+// 1.2 KB in the cache (BenchmarkCacheMemory), so 1 MiB is about 850 of them:
+// a dispatcher up to eight batches of 100 behind reads every entry from
+// memory. With twenty lines of script log an event takes a few KB and fewer
+// fit. A longer backlog (a burst of alerts, an outage) costs what it costs
+// without a cache for the entries past the bound: they are decoded from the
+// file. The bound is what the cache adds to the live heap at most, and the
+// garbage collector lets the heap grow to about twice what is live. In the
+// whole-process benchmark's burst (the sink takes alerts about half as fast
+// as they are raised) each further MiB saves about 0.05 s of CPU per 10,000
+// alerts: not worth 2 MiB of the agent's 30 MiB budget.
+const DefaultCacheBytes = 1 << 20
 
 // outboxCache holds, per sink, decoded copies of outbox entries this process
 // committed, so the dispatcher (Pending) and Complete do not decode the JSON
@@ -33,7 +38,7 @@ const DefaultCacheBytes = 2 << 20
 // holds at most limit bytes of entries: when it is full, new entries are not
 // admitted, which keeps the oldest ones, those the dispatcher reads next.
 type outboxCache struct {
-	limit int // bytes per sink, by entrySize; <= 0: no cache
+	limit int // bytes per sink; <= 0: no cache
 
 	mu sync.Mutex
 	// version is the id of the last committed transaction whose changes the
@@ -47,8 +52,18 @@ type outboxCache struct {
 }
 
 type sinkCache struct {
-	entries map[uint64]*entryValue // never modified once in: replaced
-	bytes   int                    // sum of their entrySize
+	entries map[uint64]*cachedEntry
+	bytes   int // sum of their size
+}
+
+// cachedEntry is an outbox entry as the cache holds it. It owns its memory:
+// all its strings are copied into one block, so it never keeps alive a
+// caller's larger buffer that one of them was cut from, and its size is
+// known. It is never changed once cached (a changed entry replaces it).
+type cachedEntry struct {
+	e      entryValue // without Fields
+	fields []string   // the fields' keys and values, alternately
+	size   int        // the memory it holds
 }
 
 // cacheOp is one change a write transaction makes to an outbox entry: val is
@@ -56,7 +71,7 @@ type sinkCache struct {
 type cacheOp struct {
 	sink string
 	seq  uint64
-	val  *entryValue
+	val  *cachedEntry
 }
 
 type cacheKey struct {
@@ -70,12 +85,12 @@ func newOutboxCache(limit int) *outboxCache {
 
 // get returns the cached entry seq of sink for a transaction that reads the
 // state committed as txid base, or nil.
-func (c *outboxCache) get(base int, sink string, seq uint64) *entryValue {
+func (c *outboxCache) get(base int, sink string, seq uint64) *cachedEntry {
 	if c.limit <= 0 {
 		return nil
 	}
 	c.mu.Lock()
-	var v *entryValue
+	var v *cachedEntry
 	if sc := c.sinks[sink]; sc != nil && c.version == base {
 		v = sc.entries[seq]
 	}
@@ -106,24 +121,21 @@ func (c *outboxCache) commit(txid int, ops []cacheOp) {
 			if op.val == nil || c.limit <= 0 {
 				continue
 			}
-			sc = &sinkCache{entries: map[uint64]*entryValue{}}
+			sc = &sinkCache{entries: map[uint64]*cachedEntry{}}
 			c.sinks[op.sink] = sc
 		}
 		if old, ok := sc.entries[op.seq]; ok {
 			delete(sc.entries, op.seq)
-			sc.bytes -= entrySize(old)
+			sc.bytes -= old.size
 		}
-		if op.val == nil {
-			continue
-		}
-		if size := entrySize(op.val); sc.bytes+size <= c.limit {
+		if op.val != nil && sc.bytes+op.val.size <= c.limit {
 			sc.entries[op.seq] = op.val
-			sc.bytes += size
+			sc.bytes += op.val.size
 		}
 	}
 }
 
-// len returns the number of cached entries of sink and their entrySize.
+// len returns the number of cached entries of sink and the memory they hold.
 func (c *outboxCache) len(sink string) (n, bytes int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -133,54 +145,79 @@ func (c *outboxCache) len(sink string) (n, bytes int) {
 	return 0, 0
 }
 
-// entrySize estimates the heap a cached entry holds: the struct, its strings,
-// and per field its key, value and a share of the map. BenchmarkCacheMemory
-// compares it with what is measured.
-func entrySize(e *entryValue) int {
-	const (
-		structSize = 288 // entryValue's size class
-		perField   = 64  // a map slot and its share of the map's groups
-	)
-	ev := &e.Event
-	n := structSize + len(ev.ID) + len(ev.Rule) + len(ev.Key) + len(ev.Severity) + len(ev.Title) + len(ev.Message) +
-		len(ev.Host) + len(ev.Ref) + len(e.LastError) + len(e.Reason)
-	for k, v := range ev.Fields {
-		n += perField + len(k) + len(v)
-	}
-	return n
-}
-
-// cached returns a copy of e for the cache, with the content decoding its JSON
+// cached returns e as the cache holds it, with the content decoding its JSON
 // would give, or nil when JSON would not give e back (a string that is not
-// valid UTF-8, which encoding/json replaces). The copy shares no map with e.
-func cached(e entryValue) *entryValue {
-	ev := &e.Event
-	if !validUTF8(ev.ID, ev.Rule, string(ev.Status), ev.Key, ev.Severity, ev.Title, ev.Message, ev.Host, ev.Ref,
-		e.LastError, e.Reason) {
-		return nil
-	}
-	for k, v := range ev.Fields {
-		if !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return nil
-		}
-	}
-	// "fields" is omitted when empty and decodes as nil.
-	if len(ev.Fields) == 0 {
-		ev.Fields = nil
-	} else {
-		ev.Fields = maps.Clone(ev.Fields)
-	}
+// valid UTF-8, which encoding/json replaces, or a time it cannot encode).
+func cached(e entryValue) *cachedEntry {
 	var ok bool
+	ev := &e.Event
 	if ev.Time, ok = jsonTime(ev.Time); !ok {
 		return nil
 	}
 	if e.Enqueued, ok = jsonTime(e.Enqueued); !ok {
 		return nil
 	}
-	if e.Died, ok = jsonTime(e.Died); !ok {
+	if e.Died.IsZero() {
+		e.Died = time.Time{} // "died" is omitted when zero
+	} else if e.Died, ok = jsonTime(e.Died); !ok {
 		return nil
 	}
-	return &e
+	strs := [...]*string{&ev.ID, &ev.Rule, (*string)(&ev.Status), &ev.Key, &ev.Severity, &ev.Title, &ev.Message,
+		&ev.Host, &ev.Ref, &e.LastError, &e.Reason}
+	fields := make([]string, 0, 2*len(ev.Fields))
+	for k, v := range ev.Fields {
+		fields = append(fields, k, v)
+	}
+	ev.Fields = nil // "fields" is omitted when empty and decodes as nil
+	n := 0
+	for _, p := range strs {
+		if !utf8.ValidString(*p) {
+			return nil
+		}
+		n += len(*p)
+	}
+	for _, f := range fields {
+		if !utf8.ValidString(f) {
+			return nil
+		}
+		n += len(f)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range strs {
+		b.WriteString(*p)
+	}
+	for _, f := range fields {
+		b.WriteString(f)
+	}
+	block := b.String()
+	off := 0
+	cut := func(s string) string {
+		out := block[off : off+len(s)]
+		off += len(s)
+		return out
+	}
+	for _, p := range strs {
+		*p = cut(*p)
+	}
+	for i, f := range fields {
+		fields[i] = cut(f)
+	}
+	size := int(unsafe.Sizeof(cachedEntry{})) + len(block) + cap(fields)*int(unsafe.Sizeof(""))
+	return &cachedEntry{e: e, fields: fields, size: size}
+}
+
+// copyOut returns the entry with a map of its own, so a caller can change
+// what it gets.
+func (c *cachedEntry) copyOut() entryValue {
+	e := c.e
+	if len(c.fields) > 0 {
+		e.Event.Fields = make(map[string]string, len(c.fields)/2)
+		for i := 0; i < len(c.fields); i += 2 {
+			e.Event.Fields[c.fields[i]] = c.fields[i+1]
+		}
+	}
+	return e
 }
 
 // jsonTime returns t as decoding its JSON gives it back: no monotonic clock
@@ -199,21 +236,4 @@ func jsonTime(t time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return out, true
-}
-
-func validUTF8(ss ...string) bool {
-	for _, s := range ss {
-		if !utf8.ValidString(s) {
-			return false
-		}
-	}
-	return true
-}
-
-// copyOut returns a copy of the cached entry that shares no map with it, so a
-// caller can change what it gets.
-func (e *entryValue) copyOut() entryValue {
-	c := *e
-	c.Event.Fields = maps.Clone(e.Event.Fields)
-	return c
 }

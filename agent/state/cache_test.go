@@ -89,6 +89,8 @@ func TestCacheGivesWhatTheFileHolds(t *testing.T) {
 	withRef.Message = "line one\nline two\t\u2028 \"quoted\""
 	badMessage := event("b", "rule", "task-b")
 	badMessage.Message = "caf\xe9"
+	splitRune := event("s", "rule", "task-s")
+	splitRune.Message, splitRune.Host = "caf\xc3", "\xa9" // é cut in two: each half is invalid
 	badFieldKey := event("k", "rule", "task-k")
 	badFieldKey.Fields = map[string]string{"\xff": "v"}
 
@@ -106,6 +108,7 @@ func TestCacheGivesWhatTheFileHolds(t *testing.T) {
 		{"ref and escapes", withRef, nil, true},
 		{"message not UTF-8", badMessage, nil, false},
 		{"field key not UTF-8", badFieldKey, nil, false},
+		{"a character split across two strings", splitRune, nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,7 +185,7 @@ func TestCacheFollowsTheOutbox(t *testing.T) {
 	accept := func() sdk.Result { return sdk.Accept("") }
 
 	// The test's events all have the same size.
-	size := entrySize(&entryValue{Event: event("a", "rule", "task-a")})
+	size := cached(entryValue{Event: event("a", "rule", "task-a"), Enqueued: t0}).size
 	tests := []struct {
 		name  string
 		limit int // entries of size
@@ -348,7 +351,7 @@ func TestCacheSharesNoMemory(t *testing.T) {
 // their snapshot of the file holds it, whether it comes from memory or not.
 func TestCacheIsConsistentUnderConcurrentChanges(t *testing.T) {
 	// Room for about 20 entries: some are cached, some not.
-	s := openCache(t, "", 20*entrySize(&entryValue{Event: event("0-0", "rule", "task-0")}), func() time.Time { return t0 })
+	s := openCache(t, "", 20*cached(entryValue{Event: event("0-0", "rule", "task-0"), Enqueued: t0}).size, func() time.Time { return t0 })
 	s.db.NoSync = true
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -444,11 +447,11 @@ func mustPending(t *testing.T, s *Store) []Entry {
 func TestCacheStartsAfreshAfterAMissedCommit(t *testing.T) {
 	c := newOutboxCache(1 << 20)
 	c.commit(1, nil)
-	c.commit(2, []cacheOp{{sink: "pager", seq: 1, val: &entryValue{}}, {sink: "pager", seq: 2, val: &entryValue{}}})
+	c.commit(2, []cacheOp{{sink: "pager", seq: 1, val: &cachedEntry{}}, {sink: "pager", seq: 2, val: &cachedEntry{}}})
 	if c.get(2, "pager", 1) == nil || c.get(1, "pager", 1) != nil {
 		t.Fatal("an entry is served to readers of exactly the version it was cached at")
 	}
-	c.commit(4, []cacheOp{{sink: "pager", seq: 3, val: &entryValue{}}})
+	c.commit(4, []cacheOp{{sink: "pager", seq: 3, val: &cachedEntry{}}})
 	if n, _ := c.len("pager"); c.get(4, "pager", 1) != nil || c.get(4, "pager", 3) == nil || n != 1 {
 		t.Errorf("after a missed commit the cache holds %d entries, want only the new one", n)
 	}

@@ -90,7 +90,7 @@ func (t *Tx) rewrite(sink string, seq uint64, e *entryValue) {
 	if t.s.cache.limit <= 0 {
 		return
 	}
-	var c *entryValue
+	var c *cachedEntry
 	if e != nil {
 		// A deleted entry cannot be read again in this tx; a changed one
 		// can, and must then be decoded.
