@@ -49,6 +49,7 @@ type follower struct {
 	seen     int64 // bytes known to exist: off plus a held-back incomplete line
 	lastSize int64 // size at the previous check
 	head     fingerprinter
+	every    time.Duration // check interval without a wake-up
 
 	mu      sync.Mutex
 	curPath string // where the last scan found the file
@@ -56,7 +57,7 @@ type follower struct {
 	wake    chan struct{}
 }
 
-func newFollower(t *Tailer, h *os.File, m match, start int64) *follower {
+func newFollower(t *Tailer, h *os.File, m match, start int64, every time.Duration) *follower {
 	return &follower{
 		t:        t,
 		key:      m.key,
@@ -66,6 +67,7 @@ func newFollower(t *Tailer, h *os.File, m match, start int64) *follower {
 		seen:     start,
 		lastSize: -1,
 		head:     fingerprinter{r: h},
+		every:    every,
 		curPath:  m.path,
 		wake:     make(chan struct{}, 1),
 	}
@@ -134,7 +136,7 @@ func (f *follower) loop(header string) error {
 	if err := f.send(Event{Kind: Opened, Line: parsers.Line{Offset: f.off}, Header: header, Fingerprint: fp.String()}); err != nil {
 		return err
 	}
-	tick := time.NewTicker(f.t.readEvery)
+	tick := time.NewTicker(f.every)
 	defer tick.Stop()
 	for {
 		done, err := f.check()

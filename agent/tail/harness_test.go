@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,37 +25,48 @@ type harness struct {
 	tl   *Tailer
 	gate sync.RWMutex // write-locked: followers are frozen between checks
 
-	mu     sync.Mutex
-	seen   map[string]int64 // bytes seen per key, from afterCheck
-	scans  int
-	change chan struct{} // closed and replaced whenever seen or scans change
+	mu       sync.Mutex
+	seen     map[string]int64 // bytes seen per key, from afterCheck
+	checks   map[string]int   // checks done per key
+	scans    int
+	nextScan time.Duration // the interval the last scan chose
+	change   chan struct{} // closed and replaced whenever the above change
 
 	pending []Event // read by a waiter but not yet returned
 }
 
+// harnessOption changes how newHarness sets up the tailer.
+type harnessOption int
+
+// defaultIntervals leaves PollInterval and ReadInterval as cfg has them, zero
+// included, instead of making zero mean short test intervals.
+const defaultIntervals harnessOption = 1
+
 // newHarness starts a tailer on cfg; Paths relative to the temp dir are made
 // absolute. The tailer is stopped when the test ends.
-func newHarness(t *testing.T, dir string, cfg Config) *harness {
+func newHarness(t *testing.T, dir string, cfg Config, opts ...harnessOption) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: dir, seen: map[string]int64{}, change: make(chan struct{})}
+	h := &harness{t: t, dir: dir, seen: map[string]int64{}, checks: map[string]int{}, change: make(chan struct{})}
 	for i, p := range cfg.Paths {
 		if !filepath.IsAbs(p) {
 			cfg.Paths[i] = filepath.Join(dir, p)
 		}
 	}
-	if cfg.PollInterval == 0 {
-		cfg.PollInterval = 20 * time.Millisecond
-	}
-	if cfg.ReadInterval == 0 {
-		cfg.ReadInterval = 10 * time.Millisecond
+	if !slices.Contains(opts, defaultIntervals) {
+		if cfg.PollInterval == 0 {
+			cfg.PollInterval = 20 * time.Millisecond
+		}
+		if cfg.ReadInterval == 0 {
+			cfg.ReadInterval = 10 * time.Millisecond
+		}
 	}
 	cfg.hooks = &hooks{
 		beforeCheck: func(string) { h.gate.RLock() },
 		afterCheck: func(key string, seen int64) {
 			h.gate.RUnlock()
-			h.update(func() { h.seen[key] = seen })
+			h.update(func() { h.seen[key] = seen; h.checks[key]++ })
 		},
-		scanned: func() { h.update(func() { h.scans++ }) },
+		scanned: func(next time.Duration) { h.update(func() { h.scans++; h.nextScan = next }) },
 	}
 	tl, err := Start(context.Background(), cfg)
 	if err != nil {

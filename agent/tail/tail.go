@@ -11,9 +11,11 @@
 package tail
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -23,14 +25,21 @@ import (
 	"github.com/heraldhq/herald/parsers"
 )
 
-// Defaults of Config fields left zero.
+// Defaults of Config fields left zero. NotifiedReadInterval, which depends
+// on the operating system, is in interval_unix.go and interval_windows.go.
 const (
+	// DefaultPollInterval is how often the patterns are re-globbed when
+	// file notifications do not cover them, and how often while a followed
+	// file is missing from the globs (see NotifiedPollInterval).
 	DefaultPollInterval = time.Second
-	DefaultReadInterval = 250 * time.Millisecond
-	// NotifiedReadInterval is the default check interval when file
-	// notifications work: they wake readers at once, so the timer is only the
-	// safety net, and an idle agent stays idle.
-	NotifiedReadInterval = 2 * time.Second
+	// NotifiedPollInterval is how often the patterns are re-globbed when file
+	// notifications watch the directory of every pattern: a file created,
+	// renamed or deleted there triggers a scan at once, so the timed scan is
+	// only the safety net. While a followed file is missing from the globs
+	// (rotated away), scans come every DefaultPollInterval until it is
+	// closed, so closing takes as long as without notifications.
+	NotifiedPollInterval = 10 * time.Second
+	DefaultReadInterval  = 250 * time.Millisecond
 	// eventBuffer decouples reading from processing: the consumer takes lines
 	// in large batches during catch-up, while a full buffer still stops the
 	// reading (backpressure) rather than dropping anything.
@@ -112,11 +121,15 @@ type Config struct {
 	// "beginning". Files that appear later are always read from the beginning.
 	StartAt string
 	// PollInterval is how often Paths are re-globbed for new, renamed and
-	// vanished files. Default 1s.
+	// vanished files. Set, it is used as it is. Left zero, it is
+	// NotifiedPollInterval (10s) when file notifications watch every
+	// pattern's directory, otherwise DefaultPollInterval (1s); and
+	// DefaultPollInterval while a followed file is missing from the globs.
 	PollInterval time.Duration
 	// ReadInterval is how often each followed file is checked for new data,
-	// truncation and replacement. Default 250ms, or NotifiedReadInterval when
-	// file notifications wake readers.
+	// truncation and replacement. Set, it is used as it is. Left zero, it is
+	// NotifiedReadInterval when file notifications watch the file's directory
+	// (10s on Unix, 250ms on Windows), otherwise DefaultReadInterval (250ms).
 	ReadInterval time.Duration
 	// MaxLineBytes caps Line.Text. A longer line is emitted cut to this many
 	// bytes with Event.Truncated set; its Offset still points past its end.
@@ -133,6 +146,10 @@ type Config struct {
 
 	// ownReadBacklog overrides DefaultOwnReadBacklog in tests and benchmarks.
 	ownReadBacklog int64
+	// notifiedPoll and missingPoll override NotifiedPollInterval and
+	// DefaultPollInterval (as the interval while a file is missing) in tests
+	// that leave PollInterval zero.
+	notifiedPoll, missingPoll time.Duration
 
 	hooks *hooks // test instrumentation; nil outside tests
 }
@@ -146,8 +163,9 @@ type hooks struct {
 	// afterCheck gets the number of bytes of the file the follower has seen,
 	// including an incomplete last line it holds back.
 	afterCheck func(key string, seen int64)
-	// scanned runs after each scan for files.
-	scanned func()
+	// scanned runs after each scan for files, with the time to the next
+	// timed scan that scan chose.
+	scanned func(next time.Duration)
 }
 
 // Kind says what an Event reports.
@@ -222,9 +240,13 @@ type Tailer struct {
 
 	ownReadBacklog int64 // unread bytes from which followers read with their own handle
 
-	pathErrs  map[string]string // last error logged per path; scan goroutine only
-	watch     *watcher          // nil when polling only
-	readEvery time.Duration     // the followers' check interval
+	pathErrs map[string]string // last error logged per path; scan goroutine only
+	watch    *watcher          // nil when polling only
+
+	// The intervals of timed scans and file checks, without file
+	// notifications and with them (see Config).
+	pollEvery, notifiedPoll time.Duration
+	readEvery, notifiedRead time.Duration
 }
 
 // closedFile remembers where a follower stopped, so a file that reappears
@@ -243,7 +265,7 @@ const closedTTL = time.Hour
 // closed; tailing waits while they are not. Cancelling ctx has the effect of
 // Stop.
 func Start(ctx context.Context, cfg Config) (*Tailer, error) {
-	readDefaulted := cfg.ReadInterval == 0
+	pollSet, readSet := cfg.PollInterval != 0, cfg.ReadInterval != 0
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
@@ -264,21 +286,26 @@ func Start(ctx context.Context, cfg Config) (*Tailer, error) {
 		pathErrs:  map[string]string{},
 	}
 	t.stopped = ctx.Done()
-	t.readEvery = cfg.ReadInterval
+	t.pollEvery, t.notifiedPoll = cfg.PollInterval, cfg.PollInterval
+	if !pollSet {
+		t.pollEvery = cmp.Or(cfg.missingPoll, DefaultPollInterval)
+		t.notifiedPoll = cmp.Or(cfg.notifiedPoll, NotifiedPollInterval)
+	}
+	t.readEvery, t.notifiedRead = cfg.ReadInterval, cfg.ReadInterval
+	if !readSet {
+		t.notifiedRead = NotifiedReadInterval
+	}
 	t.ownReadBacklog = cfg.ownReadBacklog
 	if t.ownReadBacklog == 0 {
 		t.ownReadBacklog = DefaultOwnReadBacklog
 	}
 	if !cfg.Once {
 		t.watch = newWatcher(t)
-		if t.watch != nil && readDefaulted {
-			t.readEvery = NotifiedReadInterval
-		}
 	}
-	t.scan(true, true)
+	next := t.scan(true, true)
 	if !cfg.Once {
 		t.wg.Add(1)
-		go t.discover()
+		go t.discover(next)
 		if t.watch != nil {
 			t.wg.Add(1)
 			go t.watch.run()
@@ -339,11 +366,14 @@ func (t *Tailer) Stop() error {
 	return nil
 }
 
-// discover re-globs every PollInterval until the tailer stops.
-func (t *Tailer) discover() {
+// discover scans for files until the tailer stops: when a notification says
+// that a watched directory changed, and on a timer whose interval each scan
+// chooses (see scan).
+func (t *Tailer) discover(next time.Duration) {
 	defer t.wg.Done()
-	tick := time.NewTicker(t.cfg.PollInterval)
-	defer tick.Stop()
+	timer := time.NewTimer(next)
+	defer timer.Stop()
+	due := time.Now().Add(next)
 	var rescan chan struct{}
 	if t.watch != nil {
 		rescan = t.watch.rescan
@@ -352,11 +382,27 @@ func (t *Tailer) discover() {
 		select {
 		case <-t.ctx.Done():
 			return
-		case <-tick.C:
-			t.scan(false, true)
+		case <-timer.C:
+			next = t.scan(false, true)
 		case <-rescan:
-			t.scan(false, false)
+			// A notified scan only brings the timed scan forward: when a
+			// file went missing (its grace period is counted in timed
+			// scans) or a directory is no longer watched.
+			if next = t.scan(false, false); time.Until(due) <= next {
+				continue
+			}
 		}
+		timer.Reset(next)
+		due = time.Now().Add(next)
+	}
+}
+
+// pokeAll wakes every follower to check its file.
+func (t *Tailer) pokeAll() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, f := range t.followers {
+		f.poke()
 	}
 }
 
@@ -381,7 +427,13 @@ type match struct {
 // seen, and starts following new files. Only timed scans count a file as
 // missing: a rotated file's grace period is measured in poll intervals, not in
 // however many notifications a rollover produces.
-func (t *Tailer) scan(initial, timed bool) {
+//
+// It returns when the next timed scan is due: after NotifiedPollInterval when
+// notifications watch the directory of every pattern, otherwise, or while a
+// followed file is missing, after DefaultPollInterval (or after PollInterval
+// in both cases, when it is set).
+func (t *Tailer) scan(initial, timed bool) (next time.Duration) {
+	notified := t.watchPatterns()
 	found := t.glob()
 	now := time.Now()
 
@@ -401,22 +453,48 @@ func (t *Tailer) scan(initial, timed bool) {
 			fresh = append(fresh, m)
 		}
 	}
+	missing := false
 	for k, f := range t.followers {
-		if !present[k] && timed {
-			f.missed()
+		if !present[k] {
+			missing = true
+			if timed {
+				f.missed()
+			}
 		}
 	}
 	t.mu.Unlock()
 
+	next = t.notifiedPoll
+	if missing || !notified {
+		next = t.pollEvery
+	}
 	for _, m := range fresh {
 		if t.ctx.Err() != nil {
-			return
+			return next
 		}
 		t.follow(m, initial)
 	}
 	if h := t.cfg.hooks; h != nil {
-		h.scanned()
+		h.scanned(next)
 	}
+	return next
+}
+
+// watchPatterns watches the directory of every pattern (again, when the watch
+// was lost or could not be set up before) and reports whether notifications
+// cover every pattern: its directory has no glob syntax, so every file it
+// matches is in that one directory, and that directory is watched.
+func (t *Tailer) watchPatterns() bool {
+	if t.watch == nil {
+		return false
+	}
+	all := true
+	for _, p := range t.cfg.Paths {
+		if !t.watch.add(patternDir(p)) || !fixedDir(p) {
+			all = false
+		}
+	}
+	return all
 }
 
 // glob returns the regular files matching the config, one per identity, in
@@ -499,7 +577,14 @@ func (t *Tailer) follow(m match, initial bool) {
 		t.pathError(m.path, err)
 		return
 	}
-	f := newFollower(t, h, m, start)
+	// A file is checked at the longer interval only when changes to it are
+	// reported: its directory is watched, and it is not a symbolic link,
+	// whose target's changes are reported under the target's name, if at all.
+	every := t.readEvery
+	if t.watch != nil && t.watch.add(filepath.Dir(m.path)) && !isSymlink(m.path) {
+		every = t.notifiedRead
+	}
+	f := newFollower(t, h, m, start, every)
 	t.mu.Lock()
 	if _, dup := t.followers[key]; dup || t.ctx.Err() != nil {
 		t.mu.Unlock()
@@ -509,11 +594,15 @@ func (t *Tailer) follow(m match, initial bool) {
 	t.followers[key] = f
 	t.wg.Add(1)
 	t.mu.Unlock()
-	if t.watch != nil {
-		t.watch.add(filepath.Dir(m.path))
-	}
 	t.log.Info("following file", "path", m.path, "key", key, "offset", start, "why", why)
 	go f.run(header)
+}
+
+// isSymlink reports whether path is a symbolic link; false when that cannot
+// be told, as the file was opened through it a moment ago.
+func isSymlink(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode()&fs.ModeSymlink != 0
 }
 
 // startOffset decides where reading of a newly found file starts, and why.

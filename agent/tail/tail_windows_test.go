@@ -250,3 +250,20 @@ func uncDir(t *testing.T, share string) string {
 	})
 	return dir
 }
+
+// TestFilesCheckedOftenDespiteNotifications: ReadDirectoryChangesW reports
+// data appended to a file that stays open only once the file system flushes
+// its cache, so a followed file is checked every DefaultReadInterval even
+// when its directory is watched; discovery, whose events (names created,
+// renamed, deleted) come at once, still scans rarely.
+func TestFilesCheckedOftenDespiteNotifications(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.txt"), "")
+	h := newHarness(t, dir, Config{Paths: []string{"*.txt"}}, defaultIntervals)
+	requireNotifications(t, h)
+	key := h.expect(Event{Kind: Opened}).Key
+	if got := h.readEvery(key); got != DefaultReadInterval {
+		t.Errorf("file checked every %v, want %v", got, DefaultReadInterval)
+	}
+	h.waitNextScan(NotifiedPollInterval)
+}
