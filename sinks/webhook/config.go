@@ -47,7 +47,19 @@ type Config struct {
 	// Secret signs requests the Standard Webhooks way; "whsec_<base64>" or any
 	// other string used as is.
 	Secret string `json:"secret"`
+	// Concurrency is how many requests may be in flight at once, from 1
+	// (one after another) to MaxConcurrency; default DefaultConcurrency.
+	Concurrency *int `json:"concurrency"`
 }
+
+// DefaultConcurrency is how many requests the sink has in flight at once
+// unless the config says otherwise. The agent never puts two events of one
+// alert in the same batch, so the requests of a batch need no order.
+const DefaultConcurrency = 8
+
+// MaxConcurrency bounds Config.Concurrency. The agent sends at most 100
+// events in a batch; each request in flight holds a connection.
+const MaxConcurrency = 64
 
 // BasicAuth is a user name and password for HTTP Basic authentication.
 type BasicAuth struct {
@@ -73,11 +85,13 @@ var reservedHeaders = map[string]string{
 
 // settings is a validated Config.
 type settings struct {
-	url         *url.URL
-	method      string
+	url    *url.URL
+	target string // url as text, for requests without a query of their own
+	method string
+	// header holds the headers every request carries: the configured ones,
+	// Content-Type, Authorization and User-Agent. It is shared by all
+	// requests and never changed after validate.
 	header      http.Header
-	basic       *BasicAuth
-	bearer      string
 	client      httpx.ClientConfig
 	format      string
 	tmpl        *template.Template
@@ -90,7 +104,7 @@ func (c *Config) validate() (*settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &settings{url: u, header: http.Header{}, contentType: "application/json"}
+	s := &settings{url: u, target: u.String(), header: http.Header{}, contentType: "application/json"}
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
@@ -125,11 +139,11 @@ func (c *Config) validate() (*settings, error) {
 		if c.BasicAuth.Username == "" {
 			bad("basic_auth.username: required")
 		}
-		s.basic = c.BasicAuth
+		s.header.Set("Authorization", "Basic "+basicCredentials(c.BasicAuth))
 	}
 	if c.BearerToken != "" {
 		auths++
-		s.bearer = c.BearerToken
+		s.header.Set("Authorization", "Bearer "+c.BearerToken)
 	}
 	if u.User != nil {
 		auths++
@@ -142,7 +156,15 @@ func (c *Config) validate() (*settings, error) {
 	if err != nil {
 		errs = append(errs, err)
 	}
-	s.client = httpx.ClientConfig{Timeout: timeout, CAFile: c.CAFile, InsecureSkipVerify: c.InsecureSkipVerify}
+	s.client = httpx.ClientConfig{Timeout: timeout, CAFile: c.CAFile, InsecureSkipVerify: c.InsecureSkipVerify,
+		Concurrency: DefaultConcurrency}
+	if c.Concurrency != nil {
+		if n := *c.Concurrency; n < 1 || n > MaxConcurrency {
+			bad("concurrency: must be from 1 to %d, got %d", MaxConcurrency, n)
+		} else {
+			s.client.Concurrency = n
+		}
+	}
 
 	switch c.Format {
 	case "", formatHerald:
@@ -179,7 +201,20 @@ func (c *Config) validate() (*settings, error) {
 			errs = append(errs, err)
 		}
 	}
+
+	if s.method != http.MethodGet {
+		s.header.Set("Content-Type", s.contentType)
+	}
+	if s.header.Get("User-Agent") == "" {
+		s.header.Set("User-Agent", httpx.UserAgent)
+	}
 	return s, errors.Join(errs...)
+}
+
+// basicCredentials is the base64 text HTTP Basic authentication sends, as
+// http.Request.SetBasicAuth builds it.
+func basicCredentials(b *BasicAuth) string {
+	return base64.StdEncoding.EncodeToString([]byte(b.Username + ":" + b.Password))
 }
 
 // signingKey decodes a Standard Webhooks secret: "whsec_" followed by the

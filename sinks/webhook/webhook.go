@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -62,8 +63,7 @@ func (s *Sink) Configure(_ context.Context, cfg sdk.Config) error {
 		secrets = append(secrets, v)
 	}
 	if c.BasicAuth != nil {
-		secrets = append(secrets, c.BasicAuth.Password,
-			base64.StdEncoding.EncodeToString([]byte(c.BasicAuth.Username+":"+c.BasicAuth.Password)))
+		secrets = append(secrets, c.BasicAuth.Password, basicCredentials(c.BasicAuth))
 	}
 	set.client.Redactor = httpx.NewRedactor([]*url.URL{set.url}, secrets...)
 	client, err := httpx.NewClient(set.client)
@@ -81,13 +81,15 @@ func (s *Sink) Configure(_ context.Context, cfg sdk.Config) error {
 		format = "template"
 	}
 	s.log.Info("webhook sink configured", "url", httpx.RedactURL(set.url), "method", set.method,
-		"format", format, "signed", set.key != nil, "timeout", client.Timeout().String())
+		"format", format, "signed", set.key != nil, "timeout", client.Timeout().String(),
+		"concurrency", set.client.Concurrency)
 	return nil
 }
 
-// Send delivers each event with one request, in order.
+// Send delivers each event with one request, with up to the configured
+// concurrency in flight, and returns one result per event in the events' order.
 func (s *Sink) Send(ctx context.Context, events []sdk.Event) []sdk.Result {
-	return httpx.SendEach(ctx, events, s.send)
+	return httpx.SendConcurrently(ctx, events, s.set.client.Concurrency, s.send)
 }
 
 func (s *Sink) send(ctx context.Context, ev sdk.Event) sdk.Result {
@@ -100,45 +102,42 @@ func (s *Sink) send(ctx context.Context, ev sdk.Event) sdk.Result {
 		return sdk.Accept("")
 	}
 
-	u := *s.set.url
+	target := s.set.target
 	if query != nil {
+		u := *s.set.url
 		q := u.Query()
 		for k, vs := range query {
 			q[k] = append(q[k], vs...)
 		}
 		u.RawQuery = q.Encode()
+		target = u.String()
 	}
-	req, err := http.NewRequestWithContext(ctx, s.set.method, u.String(), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, s.set.method, target, bytes.NewReader(body))
 	if err != nil {
 		return sdk.Reject(s.client.Redact("building the request: " + err.Error()))
 	}
-	for k, vs := range s.set.header {
-		req.Header[k] = vs
-	}
-	if s.set.method != http.MethodGet {
-		req.Header.Set("Content-Type", s.set.contentType)
-	}
-	switch {
-	case s.set.basic != nil:
-		req.SetBasicAuth(s.set.basic.Username, s.set.basic.Password)
-	case s.set.bearer != "":
-		req.Header.Set("Authorization", "Bearer "+s.set.bearer)
-	}
+	// The configured headers are shared, not copied: nothing on the way
+	// changes a request's header values.
+	h := make(http.Header, len(s.set.header)+3)
+	maps.Copy(h, s.set.header)
 	// Standard Webhooks headers: webhook-id is the event id, stable across
 	// retries, so a receiver can drop duplicates even of unsigned requests.
 	ts := strconv.FormatInt(s.now().Unix(), 10)
-	req.Header.Set("Webhook-Id", ev.ID)
-	req.Header.Set("Webhook-Timestamp", ts)
+	vals := []string{ev.ID, ts} // one allocation for both
+	h["Webhook-Id"], h["Webhook-Timestamp"] = vals[0:1:1], vals[1:2:2]
 	if s.set.key != nil {
-		req.Header.Set("Webhook-Signature", Sign(s.set.key, ev.ID, ts, body))
+		h["Webhook-Signature"] = []string{Sign(s.set.key, ev.ID, ts, body)}
 	}
+	req.Header = h
 
 	resp, err := s.client.Do(req)
 	if err != nil {
 		s.log.Debug("webhook: no answer", "id", ev.ID, "err", err)
 		return s.client.Failed(err)
 	}
-	s.log.Debug("webhook: answered", "id", ev.ID, "status", resp.StatusCode)
+	if s.log.Enabled(ctx, slog.LevelDebug) { // spares boxing the arguments of every request
+		s.log.Debug("webhook: answered", "id", ev.ID, "status", resp.StatusCode)
+	}
 	if resp.OK() {
 		return sdk.Accept("")
 	}
@@ -155,21 +154,22 @@ func (s *Sink) payload(ev sdk.Event) (body []byte, query url.Values, ok bool, er
 		}
 		return b.Bytes(), nil, true, nil
 	}
-	var p payload = heraldPayload(ev)
 	if s.set.format == formatButler {
-		if p, ok = butlerPayload(ev); !ok {
+		b, ok := butlerPayload(ev)
+		switch {
+		case !ok:
 			return nil, nil, false, nil
+		case s.set.method == http.MethodGet:
+			return nil, b.query(), true, nil
 		}
+		return appendButler(make([]byte, 0, butlerSize(b)), b), nil, true, nil
 	}
 	if s.set.method == http.MethodGet {
-		return nil, p.query(), true, nil
+		return nil, heraldPayload(ev).query(), true, nil
 	}
-	body, err = json.Marshal(p)
+	body, err = appendHerald(make([]byte, 0, heraldSize(ev)), ev)
 	return body, nil, err == nil, err
 }
-
-// payload is a fixed-format body that can also travel as query parameters.
-type payload interface{ query() url.Values }
 
 // Sign computes a Standard Webhooks v1 signature: "v1," followed by the base64
 // HMAC-SHA256, under key, of id "." timestamp "." body.

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -410,6 +409,9 @@ func TestConfigErrors(t *testing.T) {
 		"missing ca_file":    {`{"url":"https://example.com","ca_file":"` + filepath.ToSlash(filepath.Join(dir, "none.pem")) + `"}`, "ca_file:"},
 		"unknown key":        {`{"url":"https://example.com","retries":3}`, `"retries"`},
 		"wrong type":         {`{"url":"https://example.com","insecure_skip_verify":"yes"}`, "insecure_skip_verify"},
+		"concurrency 0":      {`{"url":"https://example.com","concurrency":0}`, "concurrency: must be from 1 to 64, got 0"},
+		"concurrency 65":     {`{"url":"https://example.com","concurrency":65}`, "concurrency: must be from 1 to 64, got 65"},
+		"concurrency 1.5":    {`{"url":"https://example.com","concurrency":1.5}`, "concurrency"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := New().Configure(context.Background(), sdk.Config{Name: "t", Raw: json.RawMessage(tt.cfg)})
@@ -420,52 +422,98 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// BenchmarkSend sends a batch of 100 events (of 100 alerts) to a local
-// receiver that answers at once ("local") or after 2 ms, as one across a
-// network would ("2ms"). The sink sends one request at a time, so the
-// receiver's latency adds up; sending a batch's requests concurrently (its
-// events are of distinct alerts) was measured and left out: no gain on the
-// local receiver, where client and server share two cores, and the
-// conformance suite (sinktest) requires requests in order. ns/event is per event.
-func BenchmarkSend(b *testing.B) {
-	events := make([]sdk.Event, 100)
-	for i := range events {
-		events[i] = qlikEvent()
-		events[i].ID = fmt.Sprintf("01J8Z6V7Q3ZK5W2N8M4R6T%04d", i)
-		events[i].Key = fmt.Sprintf("bfa83a7b-f6ef-4af4-a817-a3a68969%04d", i)
+// TestConcurrency sends batches with up to 4 requests in flight: the
+// destination holds the first requests until 4 have arrived, sees no more
+// than 4 at once, and the connections are kept alive for the next batches.
+func TestConcurrency(t *testing.T) {
+	const conc = 4
+	var (
+		mu             sync.Mutex
+		inFlight, most int
+		conns          int
+	)
+	full := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		if inFlight == conc && most == conc && !closed(full) {
+			close(full)
+		}
+		mu.Unlock()
+		<-full
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
 	}
-	for _, bc := range []struct {
-		name  string
-		delay time.Duration
-	}{{"local", 0}, {"2ms", 2 * time.Millisecond}} {
-		var conns atomic.Int64
-		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.Copy(io.Discard, r.Body)
-			time.Sleep(bc.delay) // the receiver's own latency, not synchronisation
-			w.WriteHeader(http.StatusNoContent)
-		}))
-		srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-			if st == http.StateNew {
-				conns.Add(1)
+	srv.Start()
+	defer srv.Close()
+
+	s, _ := configure(t, map[string]any{"url": srv.URL, "concurrency": conc})
+	evs := make([]sdk.Event, 3*conc)
+	for i := range evs {
+		evs[i] = qlikEvent()
+		evs[i].ID = fmt.Sprintf("event-%d", i)
+	}
+	const batches = 10
+	for range batches {
+		for i, r := range s.Send(context.Background(), evs) {
+			if r.Outcome != sdk.Accepted {
+				t.Fatalf("event %d: %+v", i, r)
 			}
 		}
-		srv.Start()
-		defer srv.Close()
-		b.Run(bc.name, func(b *testing.B) {
-			conns.Store(0)
-			s, _ := configure(b, map[string]any{"url": srv.URL})
-			b.ReportAllocs()
-			for b.Loop() {
-				for i, r := range s.Send(context.Background(), events) {
-					if r.Outcome != sdk.Accepted {
-						b.Fatalf("event %d: %+v", i, r)
-					}
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(events)), "ns/event")
-			if n := conns.Load(); n != 1 {
-				b.Errorf("%d connections for one sink, want 1 kept alive", n)
-			}
-		})
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most != conc {
+		t.Errorf("at most %d requests in flight, want %d", most, conc)
+	}
+	// net/http may dial a spare connection when a request finds none idle
+	// for a moment; closing idle ones beyond 2 (its default) would cost
+	// new connections in every batch.
+	if conns > 2*conc {
+		t.Errorf("%d connections for %d requests with %d in flight: they are not kept alive", conns, batches*len(evs), conc)
+	}
+}
+
+func closed(c chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestConcurrencyOne sends one request after another, in the batch's order.
+func TestConcurrencyOne(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	s, _ := configure(t, map[string]any{"url": srv.URL, "concurrency": 1})
+	evs := make([]sdk.Event, 6)
+	for i := range evs {
+		evs[i] = qlikEvent()
+		evs[i].ID = fmt.Sprintf("event-%d", i)
+	}
+	s.Send(context.Background(), evs)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.reqs) != len(evs) {
+		t.Fatalf("%d requests for %d events", len(rec.reqs), len(evs))
+	}
+	for i, r := range rec.reqs {
+		if got := r.Header.Get("Webhook-Id"); got != evs[i].ID {
+			t.Errorf("request %d is for %s, want %s", i, got, evs[i].ID)
+		}
 	}
 }

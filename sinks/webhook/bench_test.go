@@ -1,0 +1,168 @@
+package webhook
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald/plugins/sdk"
+)
+
+// receiverEnv makes the test binary a benchmark receiver instead of running
+// tests (see TestMain): the value is how long it waits before answering.
+const receiverEnv = "WEBHOOK_BENCH_RECEIVER_DELAY"
+
+func TestMain(m *testing.M) {
+	if d, ok := os.LookupEnv(receiverEnv); ok {
+		os.Exit(serveBenchReceiver(d))
+	}
+	os.Exit(m.Run())
+}
+
+// serveBenchReceiver answers every request with 204 after delay, prints its
+// address, serves /conns (connections opened so far) and exits when stdin
+// closes, so it never outlives the benchmark.
+func serveBenchReceiver(delay string) int {
+	d, err := time.ParseDuration(delay)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	var conns atomic.Int64
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/conns" {
+				_, _ = io.WriteString(w, strconv.FormatInt(conns.Load(), 10))
+				return
+			}
+			_, _ = io.Copy(io.Discard, r.Body)
+			time.Sleep(d) // the receiver's own latency, not synchronisation
+			w.WriteHeader(http.StatusNoContent)
+		}),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				conns.Add(1)
+			}
+		},
+	}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Println(ln.Addr())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// startBenchReceiver runs a receiver in a child process, so that the
+// benchmark's CPU time and allocations are the sink's alone, as in the
+// plugin process. It returns the receiver's base URL.
+func startBenchReceiver(b *testing.B, delay time.Duration) string {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), receiverEnv+"="+delay.String())
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	})
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		b.Fatalf("benchmark receiver: %v", err)
+	}
+	return "http://" + strings.TrimSpace(addr)
+}
+
+// receiverConns asks the receiver how many connections it has accepted.
+func receiverConns(b *testing.B, base string) int {
+	b.Helper()
+	resp, err := http.Get(base + "/conns")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	text, _ := io.ReadAll(resp.Body)
+	n, err := strconv.Atoi(string(text))
+	if err != nil {
+		b.Fatalf("receiver /conns: %q", text)
+	}
+	return n - 1 // this request's own connection
+}
+
+// BenchmarkSend sends batches of 100 events (of 100 alerts, as the
+// dispatcher batches them) to a receiver in another process that answers at
+// once ("local") or after 2 ms, as one across a network would ("2ms"), with
+// 1 (sequential) to 16 requests in flight. Run it as the plugin runs, with
+// one P:
+//
+//	go test -run XXX -bench Send -cpu 1 ./sinks/webhook/
+//
+// ns/event is wall time per event; cpu-ns/event (Unix only) is this
+// process's CPU time per event: the sink, net/http, and the GC.
+func BenchmarkSend(b *testing.B) {
+	events := make([]sdk.Event, 100)
+	for i := range events {
+		events[i] = qlikEvent()
+		events[i].ID = fmt.Sprintf("01J8Z6V7Q3ZK5W2N8M4R6T%04d", i)
+		events[i].Key = fmt.Sprintf("bfa83a7b-f6ef-4af4-a817-a3a68969%04d", i)
+	}
+	for _, rc := range []struct {
+		name  string
+		delay time.Duration
+	}{{"local", 0}, {"2ms", 2 * time.Millisecond}} {
+		base := startBenchReceiver(b, rc.delay)
+		for _, conc := range benchConcurrency {
+			b.Run(fmt.Sprintf("%s/concurrency=%d", rc.name, conc), func(b *testing.B) {
+				s, _ := configure(b, map[string]any{"url": base + "/hook", "concurrency": conc})
+				s.log = slog.New(slog.DiscardHandler) // as in the plugin, below its log level
+				before := receiverConns(b, base)
+				cpu0, cpuOK := processCPU()
+				b.ReportAllocs()
+				for b.Loop() {
+					for i, r := range s.Send(context.Background(), events) {
+						if r.Outcome != sdk.Accepted {
+							b.Fatalf("event %d: %+v", i, r)
+						}
+					}
+				}
+				n := float64(b.N * len(events))
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
+				if cpu1, _ := processCPU(); cpuOK {
+					b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/n, "cpu-ns/event")
+				}
+				// net/http may dial a spare connection when a request finds
+				// none idle for a moment; one per request would be churn.
+				if opened := receiverConns(b, base) - before; opened > 2*conc {
+					b.Errorf("%d connections opened for %d requests, at most %d in flight: they are not kept alive",
+						opened, b.N*len(events), conc)
+				}
+			})
+		}
+	}
+}
+
+var benchConcurrency = []int{1, 2, 4, 8, 16}
