@@ -38,6 +38,7 @@ type Tx struct {
 	// the cache (that holds them as they were before the tx).
 	ops       []cacheOp
 	rewritten map[cacheKey]bool
+	room      map[string]int // see cacheRoom
 }
 
 // fail records a read error; Update and View return it.
@@ -372,12 +373,33 @@ func (t *Tx) Enqueue(sink string, ev sdk.Event) (uint64, error) {
 	// A new sequence number is in no snapshot the cache reflects, so this tx
 	// cannot read it from the cache before it commits: no need to note it in
 	// rewritten.
-	if t.s.cache.limit > 0 {
+	if t.cacheRoom(sink) > 0 {
 		if c := cached(e); c != nil {
 			t.ops = append(t.ops, cacheOp{sink: sink, seq: seq, val: c})
+			t.room[sink] -= c.size
 		}
 	}
 	return seq, nil
+}
+
+// cacheRoom is how much more of sink's entries the cache can take, as far as
+// this tx knows: what it had when the tx first asked, less what the tx has
+// enqueued since. During a backlog the cache is full, and Enqueue then does
+// not build entries the commit would not admit.
+func (t *Tx) cacheRoom(sink string) int {
+	if t.s.cache.limit <= 0 {
+		return 0
+	}
+	room, ok := t.room[sink]
+	if !ok {
+		if t.room == nil {
+			t.room = map[string]int{}
+		}
+		_, used := t.s.cache.len(sink)
+		room = t.s.cache.limit - used
+		t.room[sink] = room
+	}
+	return room
 }
 
 // sinkBucket returns the sub-bucket of parent (outbox or dead) for sink, or
