@@ -129,6 +129,13 @@ func Seqs(seqs ...uint64) Selection { return Selection{seqs: seqs} }
 // means all).
 func (s *Store) Pending(sink string, limit int) ([]Entry, error) {
 	var out []Entry
+	if n, _ := s.Depth(sink); n > 0 {
+		// Depth is a hint only (it may lag a commit), to grow out once.
+		if limit > 0 {
+			n = min(n, limit)
+		}
+		out = make([]Entry, 0, n)
+	}
 	err := s.View(func(t *Tx) error {
 		b, err := t.sinkBucket(bucketOutbox, sink, false)
 		if err != nil || b == nil {
