@@ -50,7 +50,7 @@ func compileSet(rules []*Rule, inputs map[string]InputInfo, opts []expr.Option) 
 	for _, n := range names {
 		ir := s.inputs[n]
 		ir.prepare(inputs[n])
-		s.maxLits = max(s.maxLits, len(ir.litList()))
+		s.maxLits = max(s.maxLits, len(ir.lits))
 	}
 	return s, nil
 }
@@ -268,34 +268,56 @@ func (ir *inputRules) prepare(info InputInfo) {
 		return info.Verbatim && declared[name]
 	}
 
-	// Each rule's constraint, with its literals numbered across the input.
+	// Each rule's constraint. The compiled tree, not a fresh parse: patches
+	// and operator overloads passed in as options have been applied to it,
+	// and a rewritten `==` is then a call, which is safely unconstrained.
+	cons := make([]constraint, len(ir.rules))
+	unconstrained := len(ir.rules) == 0
+	for i, c := range ir.rules {
+		cons[i] = deriveConstraint(c.when.Node(), verbatim)
+		if len(cons[i]) == 0 {
+			unconstrained = true
+		}
+	}
+	orderClauses(cons)
+
+	// Number the literals across the input: first those of every rule's
+	// first clause, which the matcher scans every record for, then the rest,
+	// which are looked for only in records where a rule needs them.
 	litIndex := map[string]int32{}
 	var lits []string
-	unconstrained := len(ir.rules) == 0
-	for _, c := range ir.rules {
-		// The compiled tree, not a fresh parse: patches and operator
-		// overloads passed in as options have been applied to it, and a
-		// rewritten `==` is then a call, which is safely unconstrained.
-		cons := deriveConstraint(c.when.Node(), verbatim)
-		if len(cons) == 0 {
-			unconstrained = true
-			continue
+	number := func(l string) int32 {
+		i, ok := litIndex[l]
+		if !ok {
+			i = int32(len(lits))
+			litIndex[l] = i
+			lits = append(lits, l)
 		}
-		for _, cl := range cons {
-			idx := make([]int32, 0, len(cl))
-			for _, l := range cl {
-				i, ok := litIndex[l]
-				if !ok {
-					i = int32(len(lits))
-					litIndex[l] = i
-					lits = append(lits, l)
-				}
-				idx = append(idx, i)
+		return i
+	}
+	for _, cn := range cons {
+		if len(cn) > 0 {
+			for _, l := range cn[0].lits {
+				number(l)
+			}
+		}
+	}
+	scanned := len(lits)
+	for i, c := range ir.rules {
+		for _, cl := range cons[i] {
+			idx := make([]int32, 0, len(cl.lits))
+			for _, l := range cl.lits {
+				idx = append(idx, number(l))
 			}
 			c.clauses = append(c.clauses, idx)
 		}
 	}
-	ir.matcher = newLitMatcher(lits)
+	ir.lits = lits
+	ir.matcher = newLitMatcher(lits[:scanned], lits[scanned:])
+	ir.scanned = newBitset(len(lits))
+	for i := range scanned {
+		ir.scanned.set(int32(i))
+	}
 	switch {
 	case len(ir.rules) == 0:
 		// No rule can match a record of this input.
@@ -307,42 +329,92 @@ func (ir *inputRules) prepare(info InputInfo) {
 	}
 }
 
-// litList returns the input's prefilter literals.
-func (ir *inputRules) litList() []string {
-	if ir.matcher == nil {
-		return nil
+// orderClauses puts each rule's clauses in the order the prefilter checks
+// them, the one likely to hold on the fewest lines first (see rarer). The
+// first clause's literals are scanned for in every record; the others are
+// looked for only when the clauses before them hold, so the order decides the
+// cost, never the outcome.
+func orderClauses(cons []constraint) {
+	// share is how many rules have a literal containing l: a literal many
+	// rules need is text many lines hold.
+	share := func(l string) int {
+		n := 0
+		for _, cn := range cons {
+		rule:
+			for _, cl := range cn {
+				for _, k := range cl.lits {
+					if strings.Contains(k, l) {
+						n++
+						break rule
+					}
+				}
+			}
+		}
+		return n
 	}
-	return ir.matcher.lits
+	for _, cn := range cons {
+		type ranked struct {
+			cl    clause
+			share int
+		}
+		rs := make([]ranked, len(cn))
+		for i, cl := range cn {
+			rs[i].cl = cl
+			for _, l := range cl.lits {
+				rs[i].share = max(rs[i].share, share(l))
+			}
+		}
+		sort.SliceStable(rs, func(a, b int) bool { return rarer(rs[a].cl, rs[b].cl, rs[a].share, rs[b].share) })
+		for i := range cn {
+			cn[i] = rs[i].cl
+		}
+	}
 }
 
 // stackWords is how many bitset words a filter keeps on the stack; inputs with
 // more literals than 64*stackWords take buffers from a pool.
 const stackWords = 4
 
-// newFilter returns the prefilter of an input whose rules are all constrained.
-func (ir *inputRules) newFilter() func(string) bool {
-	words := bitsetWords(len(ir.matcher.lits))
-	check := func(raw string, found bitset) bool {
-		ir.matcher.find(raw, found)
-		for _, c := range ir.rules {
-			if c.satisfied(found) {
-				return true
-			}
-		}
+// possible reports whether some rule of the input may match a record with
+// the raw text. found and known must be zero, with room for every literal.
+func (ir *inputRules) possible(raw string, found, known bitset) bool {
+	if !ir.start(raw, found, known) {
 		return false
 	}
-	if words <= stackWords {
-		return func(raw string) bool {
-			var buf [stackWords]uint64
-			return check(raw, buf[:words])
+	for _, c := range ir.rules {
+		if c.holds(raw, ir.lits, found, known) {
+			return true
 		}
 	}
-	pool := sync.Pool{New: func() any { b := newBitset(len(ir.matcher.lits)); return &b }}
+	return false
+}
+
+// start scans raw for the literals of the rules' first clauses: it sets
+// their bits in found when they occur, and in known, which lists the
+// literals whose presence found says. It reports whether it found any: if
+// not, no constrained rule holds, and most lines end here.
+func (ir *inputRules) start(raw string, found, known bitset) bool {
+	ir.matcher.find(raw, found)
+	copy(known, ir.scanned)
+	return !found.empty()
+}
+
+// newFilter returns the prefilter of an input whose rules are all constrained.
+func (ir *inputRules) newFilter() func(string) bool {
+	words := bitsetWords(len(ir.lits))
+	if words <= stackWords {
+		return func(raw string) bool {
+			var found, known [stackWords]uint64
+			return ir.possible(raw, found[:words], known[:words])
+		}
+	}
+	pool := sync.Pool{New: func() any { b := newBitset(2 * len(ir.lits)); return &b }}
 	return func(raw string) bool {
 		bp := pool.Get().(*bitset)
 		defer pool.Put(bp)
-		bp.clear()
-		return check(raw, *bp)
+		b := *bp
+		b.clear()
+		return ir.possible(raw, b[:words], b[words:2*words])
 	}
 }
 
@@ -361,11 +433,12 @@ func (s *Set) Filter(input string) parsers.Filter {
 
 // Literals returns, for documentation and `herald check`, the literal strings
 // the prefilter of an input looks for, and whether the input has a prefilter
-// at all.
+// at all. Those of each rule's first clause come first: they are scanned for
+// in every record; the others only in records where a rule needs them.
 func (s *Set) Literals(input string) ([]string, bool) {
 	ir, ok := s.inputs[input]
 	if !ok || ir.filter == nil {
 		return nil, false
 	}
-	return append([]string(nil), ir.litList()...), true
+	return append([]string(nil), ir.lits...), true
 }

@@ -16,7 +16,8 @@ type Evaluator struct {
 	set   *Set
 	vm    vm.VM
 	envs  []map[string]any // by inputRules.index
-	found bitset
+	found bitset           // literals found in the record, see compiled.holds
+	known bitset           // literals looked for
 	out   []Match
 }
 
@@ -26,6 +27,7 @@ func (s *Set) NewEvaluator() *Evaluator {
 		set:   s,
 		envs:  make([]map[string]any, len(s.inputs)),
 		found: newBitset(s.maxLits),
+		known: newBitset(s.maxLits),
 	}
 }
 
@@ -45,18 +47,20 @@ func (e *Evaluator) Eval(rec *parsers.Record) ([]Match, error) {
 	if ir == nil || len(ir.rules) == 0 {
 		return e.out, nil
 	}
-	var found bitset
+	var found, known bitset
+	someFirst := false // whether some rule's first clause holds
 	if ir.matcher != nil {
-		found = e.found[:bitsetWords(len(ir.matcher.lits))]
+		words := bitsetWords(len(ir.lits))
+		found, known = e.found[:words], e.known[:words]
 		found.clear()
-		ir.matcher.find(rec.Raw, found)
+		someFirst = ir.start(rec.Raw, found, known)
 	}
 	var (
 		env  map[string]any
 		errs []error
 	)
 	for _, c := range ir.rules {
-		if len(c.clauses) > 0 && !c.satisfied(found) {
+		if len(c.clauses) > 0 && (!someFirst || !c.holds(rec.Raw, ir.lits, found, known)) {
 			continue
 		}
 		if env == nil {

@@ -7,177 +7,171 @@ import (
 
 // litMatcher reports which of a fixed set of literal strings occur in a text.
 //
-// It backs the prefilter, which runs on every line of every tailed file, so it
-// picks its strategy by the literals it holds (see BenchmarkLiteralMatcher):
-//
-//   - up to containsMax literals: one strings.Contains per literal. The standard
-//     library's search is vectorised and nothing beats it for a handful.
-//   - more: a Wu-Manber scan over byte pairs. It reads the text once and skips
-//     ahead by up to (shortest literal - 1) bytes per step, so its cost falls as
-//     literals get longer and barely rises as they get more numerous. Literals
-//     of one byte, which would defeat the skipping, are checked with
-//     strings.IndexByte instead.
+// It backs the prefilter, which runs on every line of every tailed file. It
+// samples the text every stride bytes and looks the gramLen bytes there up in
+// a hash table of the literals' grams (see scan). The samples do not depend on
+// each other, so the CPU overlaps them, and the cost falls as the shortest
+// literal gets longer and barely rises with the number of literals; it beats a
+// strings.Contains per literal even for one literal of 20 bytes
+// (BenchmarkLiteralMatcher, "lits=N"). Literals shorter than shortLit would
+// shrink the stride for all, so up to shortMax of them are looked for with
+// strings.Contains instead ("short=N"), as are those shorter than gramLen.
 type litMatcher struct {
 	lits []string
 
-	// Wu-Manber state, used when wm is true.
-	wm     bool
-	m      int      // window: the length of the shortest literal in the scan, at most 256
-	shift  []uint8  // by byte pair: how far the window may move; 0: a literal may end here
-	group  []uint16 // by byte pair: 1 + the index in groups of the literals whose window ends with it
-	groups []candidates
-	single []int32 // one-byte literals, by index into lits
-	short  []int32 // literals too short for the scan (see shortLit), by index into lits
-	long   int     // how many literals the scan looks for
+	// each are looked for one by one: strings.IndexByte for one byte,
+	// strings.Contains otherwise. By index into lits.
+	each []int32
+
+	// The sampling scan of the other literals; stride is 0 when there are none.
+	stride int                     // bytes between samples: the shortest scanned literal's length - gramLen + 1
+	table  *[1 << tableBits]uint16 // by slot: 1 + the index in groups of the grams in that slot; 0: none
+	groups [][]gramRef
 }
+
+// gramRef is one gram of a scanned literal that the scan looks for.
+type gramRef struct {
+	gram uint32 // the gram itself, to skip other grams of the same slot with one compare
+	lit  int32  // index into lits
+	off  int32  // where the gram starts in the literal
+}
+
+// gramLen is the length of the grams the scan samples: four bytes load as one
+// word, and four-byte grams of log text rarely occur in a set of phrases by
+// chance.
+const gramLen = 4
+
+// tableBits sizes the scan's hash table: 8192 slots (16 KiB, in the L1
+// cache). With 20 literals keyed on 8 grams each, 98% of the slots are empty,
+// so a sample of other text rarely costs more than the look-up.
+const tableBits = 13
 
 // shortLit is the length below which a literal is looked for with
-// strings.Contains rather than in the Wu-Manber scan, as long as there are no
-// more than containsMax of them. The scan's skips are at most one byte less
-// than its shortest literal, so one "WARN" among logger names and phrases
-// would make it read the text nearly byte by byte (BenchmarkLiteralMatcher,
-// "levels").
+// strings.Contains rather than in the scan, as long as there are no more than
+// shortMax of them. The scan samples every (shortest literal - 3) bytes, so
+// one "WARN" among logger names and phrases would make it read the text byte by
+// byte (BenchmarkLiteralMatcher, "levels").
 const shortLit = 8
 
-// containsMax is the largest literal count for which a strings.Contains loop
-// is used; BenchmarkLiteralMatcher puts the crossover with Wu-Manber there.
-const containsMax = 4
+// shortMax is the largest number of short literals looked for one by one:
+// the scan of every byte costs about as much as six strings.Contains
+// (BenchmarkLiteralMatcher, "short=N").
+const shortMax = 6
 
-// newLitMatcher returns a matcher of lits, which must be distinct. It returns
-// nil for an empty set.
-func newLitMatcher(lits []string) *litMatcher {
-	return buildLitMatcher(lits, len(lits) > containsMax, shortLit)
+// plan says how a litMatcher looks for its literals.
+type plan struct {
+	scan     bool // false: every literal with strings.Contains
+	short    int  // literals shorter than this are looked for apart,
+	shortMax int  // if there are no more than this many of them
 }
 
-// buildLitMatcher builds a matcher of lits with the given strategy; tests and
-// benchmarks call it directly to compare them. Literals shorter than short
-// bytes are left out of the Wu-Manber scan (see shortLit).
-func buildLitMatcher(lits []string, wuManber bool, short int) *litMatcher {
+// newLitMatcher returns a matcher of lits, which must be distinct. It returns
+// nil for an empty set. common are strings the text is likely to hold often
+// (literals of the same rules that the matcher is not asked to find); the scan
+// avoids keying on grams they share.
+func newLitMatcher(lits, common []string) *litMatcher {
+	return buildLitMatcher(lits, common, plan{scan: true, short: shortLit, shortMax: shortMax})
+}
+
+// buildLitMatcher builds a matcher of lits with the given plan; tests and
+// benchmarks call it directly to compare plans.
+func buildLitMatcher(lits, common []string, p plan) *litMatcher {
 	if len(lits) == 0 {
 		return nil
 	}
 	lm := &litMatcher{lits: lits}
-	if !wuManber {
-		return lm
-	}
-	lm.wm = true
 	nshort := 0
 	for _, l := range lits {
-		if len(l) > 1 && len(l) < short {
+		if len(l) >= gramLen && len(l) < p.short {
 			nshort++
 		}
 	}
-	inScan := make([]bool, len(lits))
+	var scanned []int32
+	m := 0 // the shortest scanned literal
 	for i, l := range lits {
-		switch {
-		case len(l) == 1:
-			lm.single = append(lm.single, int32(i))
-		case len(l) < short && nshort <= containsMax:
-			lm.short = append(lm.short, int32(i))
-		case len(l) > 1:
-			inScan[i] = true
-			lm.long++
-			if lm.m == 0 || len(l) < lm.m {
-				lm.m = len(l)
-			}
-		}
-	}
-	if lm.long == 0 {
-		return lm
-	}
-	// Shifts are kept in a byte; longer literals only lose skipping beyond 255.
-	m := min(lm.m, 256)
-	lm.m = m
-	lm.shift = make([]uint8, 1<<16)
-	for i := range lm.shift {
-		lm.shift[i] = uint8(m - 1)
-	}
-	lm.group = make([]uint16, 1<<16)
-	byPair := map[uint16][]int32{}
-	var pairs []uint16
-	for li, l := range lits {
-		if !inScan[li] {
+		if !p.scan || len(l) < gramLen || len(l) < p.short && nshort <= p.shortMax {
+			lm.each = append(lm.each, int32(i))
 			continue
 		}
-		// The pair l[j-1], l[j] ends j bytes into the window of the first m bytes.
-		for j := 1; j < m; j++ {
-			p := pair(l[j-1], l[j])
-			if s := uint8(m - 1 - j); s < lm.shift[p] {
-				lm.shift[p] = s
-			}
+		scanned = append(scanned, int32(i))
+		if m == 0 || len(l) < m {
+			m = len(l)
 		}
-		p := pair(l[m-2], l[m-1])
-		if byPair[p] == nil {
-			pairs = append(pairs, p)
-		}
-		byPair[p] = append(byPair[p], int32(li))
 	}
-	for _, p := range pairs {
-		lm.groups = append(lm.groups, newCandidates(lits, byPair[p]))
-		lm.group[p] = uint16(len(lm.groups)) // at most one group per pair: fits
+	if len(scanned) == 0 {
+		return lm
+	}
+	lm.stride = m - gramLen + 1
+
+	lm.table = new([1 << tableBits]uint16)
+	shared := gramCounts(lits, common)
+	for _, li := range scanned {
+		l := lits[li]
+		first := chooseBlock(l, lm.stride, shared)
+		for off := first; off < first+lm.stride; off++ {
+			g := gramAt(l, off)
+			slot := slot(g)
+			if lm.table[slot] == 0 {
+				lm.groups = append(lm.groups, nil)
+				lm.table[slot] = uint16(len(lm.groups)) // at most one group per slot: fits
+			}
+			gi := lm.table[slot] - 1
+			lm.groups[gi] = append(lm.groups[gi], gramRef{gram: g, lit: li, off: int32(off)})
+		}
 	}
 	return lm
 }
 
-// candidates are the literals whose scan window ends with the same byte pair,
-// sorted, with the length of the prefix each shares with the one before it.
-// Literals often share long prefixes (logger names all start with
-// "System.Scheduler."), and the sort lets one pass over the text at a
-// candidate position decide all of them: see match.
-type candidates struct {
-	lits []int32 // indexes into litMatcher.lits, in the order of the literals
-	lcp  []int   // lcp[j]: the common prefix length of lits[j-1] and lits[j]
-}
-
-func newCandidates(all []string, idx []int32) candidates {
-	idx = append([]int32(nil), idx...)
-	sort.Slice(idx, func(a, b int) bool { return all[idx[a]] < all[idx[b]] })
-	c := candidates{lits: idx, lcp: make([]int, len(idx))}
-	for j := 1; j < len(idx); j++ {
-		c.lcp[j] = commonPrefix(all[idx[j-1]], all[idx[j]])
+// chooseBlock returns where, in a scanned literal l, the stride grams the
+// scan keys it on start. Any stride consecutive grams will do (see scan); it
+// picks those the fewest other literals share, because a gram several
+// literals share (all logger names hold "Sche") is a gram the lines hold
+// often, and each sample that finds one in the table costs a comparison. On a
+// tie it picks the last block: literals of a family (logger names, "Execution
+// State Change to ...") share beginnings more often than ends.
+func chooseBlock(l string, stride int, shared map[uint32]int) int {
+	cost := func(off int) int { return shared[gramAt(l, off)] - 1 } // l itself counts once
+	sum := 0
+	for off := range stride {
+		sum += cost(off)
 	}
-	return c
-}
-
-// match adds to found the candidates that are prefixes of t.
-//
-// It walks the sorted literals keeping k, the length of the prefix t shares
-// with the previous one. A literal sharing more than k bytes with the previous
-// one differs from t where that one did, so it is not a prefix and k holds. A
-// literal sharing fewer than k bytes with the previous one is greater than it
-// where t is equal to it, so it and every later literal are greater than t
-// before t's end: none is a prefix, and the walk stops. Only a literal sharing
-// exactly k bytes is compared, from byte k on.
-func (c *candidates) match(lits []string, t string, found bitset) {
-	k := 0
-	for j, li := range c.lits {
-		if j > 0 {
-			if c.lcp[j] > k {
-				continue
-			}
-			if c.lcp[j] < k {
-				return
-			}
-		}
-		l := lits[li]
-		k += commonPrefix(t[k:], l[k:])
-		if k == len(l) {
-			found.set(li)
+	best, bestSum := 0, sum
+	for first := 1; first+stride-1+gramLen <= len(l); first++ {
+		sum += cost(first+stride-1) - cost(first-1)
+		if sum <= bestSum {
+			best, bestSum = first, sum
 		}
 	}
+	return best
 }
 
-// commonPrefix returns the length of the longest common prefix of a and b.
-func commonPrefix(a, b string) int {
-	n := min(len(a), len(b))
-	i := 0
-	for i < n && a[i] == b[i] {
-		i++
+// gramCounts returns, for every gram of the strings, how many of them hold it.
+func gramCounts(sets ...[]string) map[uint32]int {
+	n := map[uint32]int{}
+	seen := map[uint32]bool{}
+	for _, set := range sets {
+		for _, s := range set {
+			clear(seen)
+			for off := 0; off+gramLen <= len(s); off++ {
+				g := gramAt(s, off)
+				if !seen[g] {
+					seen[g] = true
+					n[g]++
+				}
+			}
+		}
 	}
-	return i
+	return n
 }
 
-func pair(a, b byte) uint16 { return uint16(a)<<8 | uint16(b) }
+// gramAt returns the gramLen bytes of s at off as a word (one load).
+func gramAt(s string, off int) uint32 {
+	s = s[off : off+gramLen]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
+}
+
+// slot returns the table slot of a gram: the top bits of its Fibonacci hash.
+func slot(g uint32) uint32 { return g * 0x9E3779B1 >> (32 - tableBits) }
 
 // bitset is a set of literal indexes.
 type bitset []uint64
@@ -186,42 +180,63 @@ func newBitset(n int) bitset      { return make(bitset, (n+63)/64) }
 func (b bitset) set(i int32)      { b[i>>6] |= 1 << (uint(i) & 63) }
 func (b bitset) has(i int32) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
 func (b bitset) clear()           { clear(b) }
-func bitsetWords(n int) int       { return (n + 63) / 64 }
+func (b bitset) empty() bool {
+	for _, w := range b {
+		if w != 0 {
+			return false
+		}
+	}
+	return true
+}
+func bitsetWords(n int) int { return (n + 63) / 64 }
 
 // find adds to found every literal that occurs in text. found must have room
 // for all literals.
 func (lm *litMatcher) find(text string, found bitset) {
-	if !lm.wm {
-		for i, l := range lm.lits {
-			if strings.Contains(text, l) {
-				found.set(int32(i))
-			}
+	for _, i := range lm.each {
+		l := lm.lits[i]
+		var in bool
+		if len(l) == 1 {
+			in = strings.IndexByte(text, l[0]) >= 0
+		} else {
+			in = strings.Contains(text, l)
 		}
-		return
-	}
-	for _, i := range lm.single {
-		if strings.IndexByte(text, lm.lits[i][0]) >= 0 {
+		if in {
 			found.set(i)
 		}
 	}
-	for _, i := range lm.short {
-		if strings.Contains(text, lm.lits[i]) {
-			found.set(i)
-		}
+	if lm.stride > 0 {
+		lm.scan(text, found)
 	}
-	if lm.long == 0 {
-		return
-	}
-	m := lm.m
-	shift := lm.shift[:1<<16]
-	for pos := m - 1; pos < len(text); {
-		p := pair(text[pos-1], text[pos])
-		if s := shift[p]; s != 0 {
-			pos += int(s)
+}
+
+// scan adds to found the scanned literals that occur in text.
+//
+// It reads the gram at every stride-th byte of the text and looks it up. That
+// finds every occurrence of a scanned literal: the literal is keyed on stride
+// consecutive grams (see chooseBlock), so exactly one of the stride positions
+// those grams start at in the text is a sample position, and the gram read
+// there ends inside the literal, since stride + gramLen - 1 is at most the
+// literal's length. A gram found in the table is checked against the gram
+// itself, then the literal against the text.
+func (lm *litMatcher) scan(text string, found bitset) {
+	table, stride := lm.table, lm.stride
+	for pos := 0; pos+gramLen <= len(text); pos += stride {
+		g := gramAt(text, pos)
+		e := table[slot(g)]
+		if e == 0 {
 			continue
 		}
-		lm.groups[lm.group[p]-1].match(lm.lits, text[pos-m+1:], found)
-		pos++
+		for _, r := range lm.groups[e-1] {
+			if r.gram != g {
+				continue
+			}
+			l := lm.lits[r.lit]
+			start := pos - int(r.off)
+			if start >= 0 && start+len(l) <= len(text) && text[start:start+len(l)] == l {
+				found.set(r.lit)
+			}
+		}
 	}
 }
 

@@ -220,8 +220,12 @@ type inputRules struct {
 	fields                 []string // declared record fields read by some expression
 	raw, input, path, time bool
 
-	// Prefilter: every literal of every rule's constraint; nil if no rule has one.
+	// Prefilter: every literal of every rule's constraint, those of the rules'
+	// first clauses first; the matcher of those (nil if there are none), and
+	// the set of them.
+	lits    []string
 	matcher *litMatcher
+	scanned bitset
 	// filter is the parsers.Filter for the input, nil if some rule is unconstrained.
 	filter func(string) bool
 }
@@ -232,8 +236,9 @@ type compiled struct {
 	when, key, keyFromRef, by, dedup, title, message *vm.Program
 	fields                                           []compiledField
 	// clauses is the rule's prefilter: each clause lists indexes into the
-	// input's matcher literals, at least one of which must occur in the raw
-	// text. Empty: the rule may match any record.
+	// input's literals, at least one of which must occur in the raw text.
+	// The first is the one likely to hold on the fewest lines (see
+	// orderClauses). Empty: the rule may match any record.
 	clauses [][]int32
 }
 
@@ -242,19 +247,30 @@ type compiledField struct {
 	prog *vm.Program
 }
 
-// satisfied reports whether the found literals let the rule possibly match.
-func (c *compiled) satisfied(found bitset) bool {
+// holds reports whether the rule's constraint holds in raw, the record's raw
+// text, and so whether the rule may match the record. known says which of the
+// input's literals lits have been looked for in raw, and found which of those
+// occur. A literal not looked for yet is looked for when a clause needs it,
+// and the answer recorded, so that the other rules of the record reuse it.
+func (c *compiled) holds(raw string, lits []string, found, known bitset) bool {
+next:
 	for _, cl := range c.clauses {
-		ok := false
 		for _, i := range cl {
 			if found.has(i) {
-				ok = true
-				break
+				continue next
 			}
 		}
-		if !ok {
-			return false
+		for _, i := range cl {
+			if known.has(i) {
+				continue
+			}
+			known.set(i)
+			if strings.Contains(raw, lits[i]) {
+				found.set(i)
+				continue next
+			}
 		}
+		return false
 	}
 	return true
 }

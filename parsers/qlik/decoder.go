@@ -289,15 +289,43 @@ func (d *decoder) errorf(end int64, format string, args ...any) error {
 // startsRecord reports whether a line begins a record: its Sequence# column is
 // a number and its Timestamp column starts yyyyMMddTHHmmss. Without a header the
 // columns are taken to be the documented first two.
+//
+// It runs for every line, so it walks the columns once, up to the later of the
+// two, and does not look for the end of the Timestamp column: the first 15
+// bytes of a timestamp are digits and a T, so a tab among them fails the check
+// anyway.
 func (d *decoder) startsRecord(s string) bool {
 	seq, ts := 0, 1
 	if d.hdr.ok {
 		seq, ts = d.hdr.seq, d.hdr.ts
 	}
-	if seq >= 0 && !isDigits(column(s, seq)) {
-		return false
+	last := max(seq, ts)
+	for i := 0; ; i++ {
+		// s starts at column i.
+		if i == ts && !looksLikeTimestamp(s) {
+			return false
+		}
+		if i == last && i != seq {
+			return true
+		}
+		end := strings.IndexByte(s, '\t')
+		if i == seq {
+			col := s
+			if end >= 0 {
+				col = s[:end]
+			}
+			if !isDigits(col) {
+				return false
+			}
+			if i == last {
+				return true
+			}
+		}
+		if end < 0 {
+			return false // the line has no column i+1
+		}
+		s = s[end+1:]
 	}
-	return looksLikeTimestamp(column(s, ts))
 }
 
 // isHeader reports whether a line is a header even though the input did not
@@ -305,21 +333,6 @@ func (d *decoder) startsRecord(s string) bool {
 // the header's first column name.
 func isHeader(s string) bool {
 	return strings.HasPrefix(strings.TrimPrefix(s, bom), "Sequence#\t")
-}
-
-// column returns the i-th tab-separated column of s, or "" when s has fewer.
-func column(s string, i int) string {
-	for ; i > 0; i-- {
-		j := strings.IndexByte(s, '\t')
-		if j < 0 {
-			return ""
-		}
-		s = s[j+1:]
-	}
-	if j := strings.IndexByte(s, '\t'); j >= 0 {
-		return s[:j]
-	}
-	return s
 }
 
 func isDigits(s string) bool {
