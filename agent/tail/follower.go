@@ -2,6 +2,7 @@ package tail
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -304,6 +305,12 @@ func (f *follower) readNxadm(path string) error {
 	return nil
 }
 
+// lineChunk is the most that readOwn turns into one string, whose substrings
+// are the lines' Text: about 15 scheduler lines for one allocation. A
+// consumer that keeps a line, or a part of it, keeps its chunk alive, so
+// chunks stay small (see README.md, "Reading a backlog").
+const lineChunk = 4 << 10
+
 // readOwn reads the lines after f.off through the own handle. With final set
 // it also emits an unterminated last line: the file is known to be rotated
 // away and will not grow.
@@ -312,7 +319,26 @@ func (f *follower) readOwn(final bool) error {
 	br := bufio.NewReaderSize(sr, 64<<10)
 	keep := f.t.cfg.MaxLineBytes + 8 // room for "\r\n" and a BOM beyond the cap
 	var scratch []byte
+	var lines string // complete lines cut from the buffer, not yet emitted
 	for {
+		if lines == "" {
+			buf, _ := br.Peek(br.Buffered())
+			if i := bytes.LastIndexByte(buf[:min(len(buf), lineChunk)], '\n'); i >= 0 {
+				lines = string(buf[:i+1])
+				_, _ = br.Discard(i + 1)
+			}
+		}
+		if lines != "" {
+			line, rest, _ := strings.Cut(lines, "\n")
+			lines = rest
+			start := f.off
+			if err := f.emit(line, start, start+int64(len(line))+1); err != nil {
+				return err
+			}
+			continue
+		}
+		// Nothing buffered, or a line that reaches past the buffered bytes
+		// or is longer than a chunk: one line at a time.
 		text, n, complete, err := readLine(br, keep, &scratch)
 		if err != nil && !errors.Is(err, io.EOF) {
 			return fmt.Errorf("read %s at byte %d: %w", f.path, f.off, err)

@@ -207,6 +207,10 @@ type Event struct {
 	// past the terminator; First for the line starting at offset 0. For
 	// Opened and Closed, only Offset is set: where reading starts, or where it
 	// ended.
+	//
+	// The Text of lines read as a backlog shares its memory with the lines
+	// around it, up to 4 KiB of them: keeping a line, or a part of one, for
+	// long keeps all of them alive. Copy (strings.Clone) what is kept for long.
 	Line parsers.Line
 	// Truncated is set (Kind==Line) when the line was longer than
 	// MaxLineBytes and Text holds only its beginning.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -95,6 +96,62 @@ func TestOffsetsBOMAndCRLF(t *testing.T) {
 			appendFile(t, path, "\r\n")
 			h.expect(lineEv(key, "last", int64(len(content))+2, false))
 		})
+	}
+}
+
+// TestReadersAgree reads one file with nxadm/tail and with the own reader,
+// which cuts lines from chunks of its buffer: lines of every length, ending
+// exactly at and across the chunks' and the buffer's ends, longer than a chunk
+// or than the buffer, some cut to MaxLineBytes, must come out the same.
+func TestReadersAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b strings.Builder
+	b.WriteString("\uFEFFheader\r\n")
+	for b.Len() < 1<<20 {
+		n := rng.IntN(300)
+		switch k := rng.IntN(200); {
+		case k == 0:
+			n = 70 << 10 // more than the buffer
+		case k <= 10:
+			n = lineChunk - 2 + rng.IntN(4) // about a chunk
+		case k <= 20:
+			n = 3000 + rng.IntN(2000) // about MaxLineBytes below
+		}
+		b.WriteString(strings.Repeat(string(rune('a'+rng.IntN(26))), n))
+		if rng.IntN(2) == 0 {
+			b.WriteString("\r")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("last, unterminated")
+	path := filepath.Join(t.TempDir(), "app.txt")
+	writeFile(t, path, b.String())
+
+	read := func(backlog int64) []Event {
+		t.Helper()
+		tl, err := Start(context.Background(), Config{
+			Paths: []string{path}, StartAt: StartAtBeginning, Once: true, MaxLineBytes: 4000, ownReadBacklog: backlog,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var evs []Event
+		for ev := range tl.Events() {
+			evs = append(evs, ev)
+		}
+		return evs
+	}
+	nx, own := read(math.MaxInt64), read(1)
+	if len(own) < 500 {
+		t.Fatalf("only %d events", len(own))
+	}
+	if len(nx) != len(own) {
+		t.Fatalf("nxadm/tail gave %d events, the own reader %d", len(nx), len(own))
+	}
+	for i := range nx {
+		if d := diffEvent(own[i], nx[i]); d != "" {
+			t.Fatalf("event %d: own reader %s, nxadm/tail %s: %s", i, describe(own[i]), describe(nx[i]), d)
+		}
 	}
 }
 
