@@ -48,7 +48,9 @@ type Input struct {
 	ParserOptions map[string]any `toml:"parser_options"`
 	// StartAt is where a file with no saved position starts: "end" or "beginning".
 	StartAt string `toml:"start_at"`
-	// PollInterval is how often paths are re-globbed for new files. Default 1s.
+	// PollInterval is how often paths are re-globbed for new files. Zero (not
+	// set) lets the tailer choose: 10s where file notifications watch every
+	// pattern's folder, 1s otherwise (agent/tail).
 	PollInterval Duration `toml:"poll_interval"`
 
 	// Path is the URL path served on [server].listen (type http).

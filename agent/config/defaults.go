@@ -3,19 +3,17 @@ package config
 import (
 	"path/filepath"
 	"strings"
-	"time"
 )
 
 // Defaults of keys that are not platform-specific.
 const (
-	DefaultLogLevel     = "info"
-	DefaultLogFormat    = "text"
-	DefaultInputType    = "file"
-	DefaultParser       = "qlik"
-	DefaultStartAt      = "end"
-	DefaultPollInterval = time.Second
-	DefaultBatchSize    = 100
-	DefaultMaxPending   = 100000
+	DefaultLogLevel   = "info"
+	DefaultLogFormat  = "text"
+	DefaultInputType  = "file"
+	DefaultParser     = "qlik"
+	DefaultStartAt    = "end"
+	DefaultBatchSize  = 100
+	DefaultMaxPending = 100000
 )
 
 // applyDefaults fills in every key the file left out.
@@ -47,7 +45,6 @@ func (d *decoder) applyDefaults(c *Config, hostname func() (string, error)) {
 
 	for i := range c.Inputs {
 		in := &c.Inputs[i]
-		p := keyPath{"input"}.index(i)
 		if in.Type == "" {
 			in.Type = DefaultInputType
 		}
@@ -59,9 +56,6 @@ func (d *decoder) applyDefaults(c *Config, hostname func() (string, error)) {
 		}
 		if in.StartAt == "" {
 			in.StartAt = DefaultStartAt
-		}
-		if !d.present[p.key("poll_interval").String()] {
-			in.PollInterval.Duration = DefaultPollInterval
 		}
 	}
 	for i := range c.Sinks {

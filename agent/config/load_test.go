@@ -126,12 +126,12 @@ func TestParseDefaults(t *testing.T) {
 			ScriptLogDir: scriptLogDir,
 		},
 		Inputs: []Input{{
-			Name:         "scheduler",
-			Type:         "file",
-			Paths:        []string{filepath.Join(etcHerald, "logs", "*.txt")},
-			Parser:       "qlik",
-			StartAt:      "end",
-			PollInterval: Duration{time.Second},
+			Name:    "scheduler",
+			Type:    "file",
+			Paths:   []string{filepath.Join(etcHerald, "logs", "*.txt")},
+			Parser:  "qlik",
+			StartAt: "end",
+			// PollInterval left zero: the tailer chooses (agent/tail).
 		}},
 		Sinks: []Sink{{Name: "console", Plugin: "console", BatchSize: 100, MaxPending: DefaultMaxPending}},
 	}

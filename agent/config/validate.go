@@ -97,7 +97,7 @@ func (d *decoder) fileInput(p keyPath, in *Input) {
 		}
 	}
 	d.oneOf(p.key("start_at"), in.StartAt, startAts)
-	if in.PollInterval.Duration <= 0 {
+	if d.present[p.key("poll_interval").String()] && in.PollInterval.Duration <= 0 {
 		d.addUnlessBad(p.key("poll_interval"), "must be positive, got %s", in.PollInterval.Duration)
 	}
 }
