@@ -54,6 +54,8 @@ func TestDeriveConstraint(t *testing.T) {
 		{`a matches "x"`, "[x]"},
 		{`a matches "^Slow response: [0-9]{5,} ms$"`, "[ ms] & [Slow response: ]"},
 		{`a matches "x|yz"`, "[x|yz]"},
+		{`a matches "lost|gone"`, "[gone|lost]"},
+		{`a matches "^Slow response: [0-9]+ ms$"`, "[ ms] & [Slow response: ]"},
 		{`a matches "(ab)+c"`, "[ab] & [c]"},
 		{`a matches "(ab){2,3}"`, "[ab]"},
 		{`a matches "ab*"`, "[a]"},
