@@ -408,7 +408,7 @@ func (ir *inputRules) newFilter() func(string) bool {
 			return ir.possible(raw, found[:words], known[:words])
 		}
 	}
-	pool := sync.Pool{New: func() any { b := newBitset(2 * len(ir.lits)); return &b }}
+	pool := sync.Pool{New: func() any { b := make(bitset, 2*words); return &b }}
 	return func(raw string) bool {
 		bp := pool.Get().(*bitset)
 		defer pool.Put(bp)

@@ -170,6 +170,38 @@ func TestFilter(t *testing.T) {
 	}
 }
 
+// TestFilterManyLiterals covers inputs with more literals than the filter
+// keeps on the stack: 260, five words of bits, twice.
+func TestFilterManyLiterals(t *testing.T) {
+	var text strings.Builder
+	for i := range 130 {
+		fmt.Fprintf(&text, "[[rule]]\nid = \"r%d\"\nparsers = [\"qlik\"]\nwhen = 'Logger == \"logger %03d\" && Message contains \"phrase %03d\"'\nkey = '\"k\"'\ntitle = '\"t\"'\nmessage = '\"m\"'\n", i, i, i)
+	}
+	set, err := loadText(t, text.String(), map[string]InputInfo{"scheduler": qlikInfo(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(set.inputs["scheduler"].lits); n <= 64*stackWords {
+		t.Fatalf("%d literals: the test does not leave the stack", n)
+	}
+	f := set.Filter("scheduler")
+	for _, tt := range []struct {
+		raw  string
+		want bool
+	}{
+		{"1\tlogger 129\tphrase 129", true},
+		{"1\tlogger 007\tphrase 007 and more", true},
+		{"1\tlogger 007\tphrase 008", false},
+		{"1\tlogger 007", false},
+		{"", false},
+	} {
+		if got := f(tt.raw); got != tt.want {
+			t.Errorf("filter(%q) = %v, want %v", tt.raw, got, tt.want)
+		}
+		checkFilterExact(t, set, "scheduler", tt.raw)
+	}
+}
+
 // truth evaluates every rule of rec's input without any prefilter, and
 // returns the ids of the rules whose `when` holds.
 func truth(t testing.TB, s *Set, info InputInfo, rec *parsers.Record) []string {
