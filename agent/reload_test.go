@@ -53,7 +53,8 @@ func TestWatchFilesNotices(t *testing.T) {
 }
 
 func TestWatchSetRelevant(t *testing.T) {
-	s := watchSet{files: []string{"/etc/herald/herald.toml", "/etc/herald/rules/a.toml"}, patterns: []string{"/etc/herald/rules/*.toml"}}
+	p := filepath.FromSlash
+	s := watchSet{files: []string{p("/etc/herald/herald.toml"), p("/etc/herald/rules/a.toml")}, patterns: []string{p("/etc/herald/rules/*.toml")}}
 	for path, want := range map[string]bool{
 		"/etc/herald/herald.toml":       true,
 		"/etc/herald/rules/a.toml":      true,
@@ -67,12 +68,12 @@ func TestWatchSetRelevant(t *testing.T) {
 		"/etc/herald/herald.toml.swp":   false,
 		"/etc/herald/rules/.a.toml.swp": false,
 	} {
-		if got := s.relevant(path); got != want {
+		if got := s.relevant(p(path)); got != want {
 			t.Errorf("relevant(%q) = %v, want %v", path, got, want)
 		}
 	}
 	dirs := s.dirs()
-	if len(dirs) != 3 || dirs[0] != "/etc/herald" || dirs[2] != "/etc/herald/rules" {
+	if len(dirs) != 3 || dirs[0] != p("/etc/herald") || dirs[2] != p("/etc/herald/rules") {
 		t.Errorf("dirs = %q", dirs)
 	}
 }
