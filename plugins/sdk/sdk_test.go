@@ -218,11 +218,11 @@ func TestServerSend(t *testing.T) {
 			wantErr: "sink panicked: index out of range",
 		},
 	}
-	req := &sinkv1.SendRequest{Events: []*sinkv1.Event{{Id: "a"}, {Id: "b"}, {Id: "c"}}}
+	events := []Event{{ID: "a"}, {ID: "b"}, {ID: "c"}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &server{impl: &funcSink{send: tt.send}, logger: slog.New(slog.DiscardHandler)}
-			resp, err := s.Send(context.Background(), req)
+			resp, err := s.send(context.Background(), events)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Send error = %v, want %q", err, tt.wantErr)
@@ -242,32 +242,6 @@ func TestServerSend(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestEventFromProto(t *testing.T) {
-	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
-	got := eventFromProto(&sinkv1.Event{
-		Id: "1", Rule: "r", Status: "resolved", Key: "k", Severity: "critical", Title: "t", Message: "m",
-		Fields: map[string]string{"a": "b"}, TimeUnixNano: at.UnixNano(), Host: "h", Ref: "ref",
-	})
-	want := Event{
-		ID: "1", Rule: "r", Status: StatusResolved, Key: "k", Severity: "critical", Title: "t", Message: "m",
-		Fields: map[string]string{"a": "b"}, Time: at, Host: "h", Ref: "ref",
-	}
-	if !got.Time.Equal(want.Time) {
-		t.Errorf("time %v, want %v", got.Time, want.Time)
-	}
-	got.Time = want.Time
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("got\n%+v\nwant\n%+v", got, want)
-	}
-	e := eventFromProto(&sinkv1.Event{TimeUnixNano: at.UnixNano(), TimeOffsetSeconds: -5 * 3600})
-	if got := e.Time.Format(time.RFC3339Nano); got != "2026-01-01T22:04:05.000000006-05:00" {
-		t.Errorf("time with offset -5h = %s", got)
-	}
-	if e := eventFromProto(&sinkv1.Event{Fields: map[string]string{}}); e.Fields != nil || !e.Time.IsZero() {
-		t.Errorf("empty event converted to %+v; want nil Fields and zero Time", e)
 	}
 }
 

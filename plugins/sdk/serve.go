@@ -92,7 +92,8 @@ func Serve(s Sink) {
 			ProtocolVersion: {PluginName: &grpcPlugin{impl: s, logger: logger}},
 		},
 		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			opts = append(opts, grpc.MaxRecvMsgSize(maxMessageSize), grpc.MaxSendMsgSize(math.MaxInt32))
+			opts = append(opts, grpc.MaxRecvMsgSize(maxMessageSize), grpc.MaxSendMsgSize(math.MaxInt32),
+				grpc.ForceServerCodecV2(newServerCodec()))
 			return grpc.NewServer(opts...)
 		},
 		Logger: internal,

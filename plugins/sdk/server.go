@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	gproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 
 	sinkv1 "github.com/heraldhq/herald/plugins/proto/sink/v1"
@@ -26,7 +30,8 @@ type grpcPlugin struct {
 }
 
 func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
-	sinkv1.RegisterSinkServer(s, &server{impl: p.impl, logger: p.logger})
+	srv := &server{impl: p.impl, logger: p.logger}
+	s.RegisterService(srv.serviceDesc(), srv)
 	return nil
 }
 
@@ -62,15 +67,42 @@ func (s *server) Configure(ctx context.Context, req *sinkv1.ConfigureRequest) (r
 	return &sinkv1.ConfigureResponse{}, nil
 }
 
-// Send answers with one result per event. A sink that panics or breaks the
+// serviceDesc is the generated description of the Sink service with Send
+// routed to handleSend, which decodes the request with decodeSendRequest
+// rather than the generated code. The server must use serverCodec.
+func (s *server) serviceDesc() *grpc.ServiceDesc {
+	desc := sinkv1.Sink_ServiceDesc
+	desc.Methods = slices.Clone(desc.Methods)
+	for i := range desc.Methods {
+		if desc.Methods[i].MethodName == "Send" {
+			desc.Methods[i].Handler = s.handleSend
+		}
+	}
+	return &desc
+}
+
+// sendRequest is a SendRequest as serverCodec decodes it.
+type sendRequest struct{ events []Event }
+
+// handleSend is the gRPC handler of Send, in the generated handlers' shape.
+func (s *server) handleSend(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+	req := &sendRequest{}
+	if err := dec(req); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return s.send(ctx, req.events)
+	}
+	info := &grpc.UnaryServerInfo{Server: s, FullMethod: sinkv1.Sink_Send_FullMethodName}
+	return interceptor(ctx, req, info, func(ctx context.Context, req any) (any, error) {
+		return s.send(ctx, req.(*sendRequest).events)
+	})
+}
+
+// send answers with one result per event. A sink that panics or breaks the
 // one-result-per-event rule fails the whole call, which the agent treats like
 // a crash: it retries the batch later.
-func (s *server) Send(ctx context.Context, req *sinkv1.SendRequest) (resp *sinkv1.SendResponse, err error) {
-	events := make([]Event, len(req.GetEvents()))
-	for i, e := range req.GetEvents() {
-		events[i] = eventFromProto(e)
-	}
-
+func (s *server) send(ctx context.Context, events []Event) (resp *sinkv1.SendResponse, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer func() {
@@ -94,23 +126,25 @@ func (s *server) Send(ctx context.Context, req *sinkv1.SendRequest) (resp *sinkv
 	return resp, nil
 }
 
-func eventFromProto(e *sinkv1.Event) Event {
-	ev := Event{
-		ID:       e.GetId(),
-		Rule:     e.GetRule(),
-		Status:   Status(e.GetStatus()),
-		Key:      e.GetKey(),
-		Severity: e.GetSeverity(),
-		Title:    e.GetTitle(),
-		Message:  e.GetMessage(),
-		Time:     timeFromProto(e.GetTimeUnixNano(), e.GetTimeOffsetSeconds()),
-		Host:     e.GetHost(),
-		Ref:      e.GetRef(),
+// serverCodec is gRPC's proto codec, except that it decodes a sendRequest
+// with decodeSendRequest.
+type serverCodec struct{ encoding.CodecV2 }
+
+func newServerCodec() serverCodec { return serverCodec{encoding.GetCodecV2(gproto.Name)} }
+
+func (c serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	req, ok := v.(*sendRequest)
+	if !ok {
+		return c.CodecV2.Unmarshal(data, v)
 	}
-	if len(e.GetFields()) > 0 {
-		ev.Fields = e.GetFields()
+	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	defer buf.Free() // decodeSendRequest copies what it keeps
+	events, err := decodeSendRequest(buf.ReadOnlyData())
+	if err != nil {
+		return err
 	}
-	return ev
+	req.events = events
+	return nil
 }
 
 func resultToProto(r Result) (*sinkv1.Result, error) {
