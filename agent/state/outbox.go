@@ -212,7 +212,11 @@ func (s *Store) Complete(sink string, done []Done) error {
 			case sdk.Retryable:
 				e.Attempts++
 				e.LastError = d.Result.Reason
-				if err := putJSON(out, k, e); err != nil {
+				raw, err := appendEntryJSON(t.scratch[:0], &e)
+				if err == nil {
+					err = t.put(out, k, raw)
+				}
+				if err != nil {
 					return fmt.Errorf("state: complete %d for sink %q: %w", d.Seq, sink, err)
 				}
 				t.rewrite(sink, d.Seq, &e)
@@ -248,7 +252,11 @@ func (t *Tx) bury(sink string, out *bolt.Bucket, seq uint64, e entryValue, reaso
 		return err
 	}
 	e.Reason, e.Died = reason, t.s.now()
-	if err := putJSON(dead, u64(seq), e); err != nil {
+	raw, err := appendEntryJSON(t.scratch[:0], &e)
+	if err == nil {
+		err = t.put(dead, u64(seq), raw)
+	}
+	if err != nil {
 		return fmt.Errorf("state: dead letter %d for sink %q: %w", seq, sink, err)
 	}
 	if err := out.Delete(u64(seq)); err != nil {

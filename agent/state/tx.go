@@ -39,6 +39,8 @@ type Tx struct {
 	ops       []cacheOp
 	rewritten map[cacheKey]bool
 	room      map[string]int // see cacheRoom
+	// scratch is where values are encoded before put copies them.
+	scratch []byte
 }
 
 // fail records a read error; Update and View return it.
@@ -160,11 +162,12 @@ type Alert struct {
 
 // Alert returns the alert of rule and key and whether there is one.
 func (t *Tx) Alert(rule, key string) (Alert, bool) {
-	if a, ok := t.alerts[string(alertKey(rule, key))]; ok {
+	k := alertKey(rule, key)
+	if a, ok := t.alerts[string(k)]; ok {
 		return a.clone(), true
 	}
 	var a Alert
-	ok, err := getJSON(t.tx.Bucket(bucketAlerts), alertKey(rule, key), &a)
+	ok, err := getJSON(t.tx.Bucket(bucketAlerts), k, &a)
 	if err != nil {
 		t.fail(fmt.Errorf("state: alert %q/%q: %w", rule, key, err))
 		return Alert{}, false
@@ -176,14 +179,15 @@ func (t *Tx) Alert(rule, key string) (Alert, bool) {
 // reference sink returned for it, without decoding more of the alert than
 // that. ok is false when there is no such alert.
 func (t *Tx) alertRef(rule, key, sink string) (instance int, ref string, ok bool) {
-	if a, ok := t.alerts[string(alertKey(rule, key))]; ok {
+	k := alertKey(rule, key)
+	if a, ok := t.alerts[string(k)]; ok {
 		return a.Instance, a.Refs[sink], true
 	}
 	var r struct {
 		Instance int               `json:"instance"`
 		Refs     map[string]string `json:"refs"`
 	}
-	ok, err := getJSON(t.tx.Bucket(bucketAlerts), alertKey(rule, key), &r)
+	ok, err := getJSON(t.tx.Bucket(bucketAlerts), k, &r)
 	if err != nil {
 		t.fail(fmt.Errorf("state: alert %q/%q: %w", rule, key, err))
 		return 0, "", false
@@ -220,7 +224,11 @@ func (t *Tx) PutAlert(a Alert) error {
 		return fmt.Errorf("state: put alert with key %q: empty rule", a.Key)
 	}
 	k := alertKey(a.Rule, a.Key)
-	if err := putJSON(t.tx.Bucket(bucketAlerts), k, a); err != nil {
+	raw, err := appendAlertJSON(t.scratch[:0], &a)
+	if err == nil {
+		err = t.put(t.tx.Bucket(bucketAlerts), k, raw)
+	}
+	if err != nil {
 		return fmt.Errorf("state: put alert %q/%q: %w", a.Rule, a.Key, err)
 	}
 	if err := t.tx.Bucket(bucketAlertKeys).Put(indexKey(a.Key, a.Rule), nil); err != nil {
@@ -366,7 +374,11 @@ func (t *Tx) Enqueue(sink string, ev sdk.Event) (uint64, error) {
 			e.Event.Ref = ref
 		}
 	}
-	if err := putJSON(b, u64(seq), e); err != nil {
+	raw, err := appendEntryJSON(t.scratch[:0], &e)
+	if err == nil {
+		err = t.put(b, u64(seq), raw)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("state: enqueue for sink %q: %w", sink, err)
 	}
 	t.addDepth(sink, 1)
@@ -455,6 +467,15 @@ func getJSON(b *bolt.Bucket, k []byte, v any) (bool, error) {
 		return false, err
 	}
 	return true, nil
+}
+
+// put stores a copy of raw, which was encoded into t.scratch, under k. bbolt
+// keeps the value it is given until the transaction ends, so each value needs
+// memory of its own; encoding into the reused scratch and copying the result
+// allocates once, at the exact size.
+func (t *Tx) put(b *bolt.Bucket, k, raw []byte) error {
+	t.scratch = raw[:0]
+	return b.Put(k, bytes.Clone(raw))
 }
 
 func putJSON(b *bolt.Bucket, k []byte, v any) error {
