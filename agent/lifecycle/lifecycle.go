@@ -105,6 +105,7 @@ type Match struct {
 // Routed is an event and the sinks it must be delivered to.
 type Routed struct {
 	Event sdk.Event
+	// Sinks may be shared with other events: do not change it.
 	Sinks []string
 }
 
@@ -119,8 +120,11 @@ type Stats struct {
 type Lifecycle struct {
 	host  string
 	rules map[string]*RuleInfo
-	sinks []Sink
-	now   func() time.Time
+	// routes holds the sinks of each rule in rules, worked out once: every
+	// event needs them.
+	routes map[*RuleInfo][]string
+	sinks  []Sink
+	now    func() time.Time
 }
 
 // New returns a Lifecycle for the given rules and sinks. host names this node in events.
@@ -128,16 +132,28 @@ func New(host string, rules []*RuleInfo, sinks []Sink, now func() time.Time) (*L
 	if now == nil {
 		now = time.Now
 	}
-	l := &Lifecycle{host: host, rules: make(map[string]*RuleInfo, len(rules)), sinks: sinks, now: now}
+	l := &Lifecycle{host: host, rules: make(map[string]*RuleInfo, len(rules)), routes: make(map[*RuleInfo][]string, len(rules)),
+		sinks: sinks, now: now}
 	for _, r := range rules {
 		l.rules[r.ID] = r
 	}
 	for _, r := range rules {
-		if _, err := l.route(r); err != nil {
+		to, err := l.route(r)
+		if err != nil {
 			return nil, fmt.Errorf("rule %s: %w", r.ID, err)
 		}
+		l.routes[r] = to
 	}
 	return l, nil
+}
+
+// sinksOf returns the sink names r's events go to. The slice may be shared:
+// it must not be changed.
+func (l *Lifecycle) sinksOf(r *RuleInfo) ([]string, error) {
+	if to, ok := l.routes[r]; ok {
+		return to, nil
+	}
+	return l.route(r)
 }
 
 // Route returns the sink names a rule's events go to.
@@ -230,7 +246,7 @@ func (l *Lifecycle) fire(tx *state.Tx, m Match, at time.Time, st *Stats) ([]Rout
 	if err := tx.PutAlert(a); err != nil {
 		return nil, err
 	}
-	sinks, err := l.route(r)
+	sinks, err := l.sinksOf(r)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +279,7 @@ func (l *Lifecycle) resolve(tx *state.Tx, m Match, at time.Time, st *Stats) ([]R
 		if !ok {
 			return nil, fmt.Errorf("rule %s resolves unknown rule %s", m.Rule.ID, target)
 		}
-		sinks, err := l.route(rule)
+		sinks, err := l.sinksOf(rule)
 		if err != nil {
 			return nil, err
 		}
@@ -303,7 +319,7 @@ func (l *Lifecycle) act(tx *state.Tx, m Match, act Action, at time.Time, st *Sta
 	case m.Key != "":
 		targets = tx.AlertsByKey(m.Key)
 	}
-	sinks, err := l.route(m.Rule)
+	sinks, err := l.sinksOf(m.Rule)
 	if err != nil {
 		return nil, err
 	}
@@ -346,7 +362,7 @@ func (l *Lifecycle) act(tx *state.Tx, m Match, act Action, at time.Time, st *Sta
 		}
 		to := sinks
 		if own, ok := l.rules[a.Rule]; ok {
-			ownSinks, err := l.route(own)
+			ownSinks, err := l.sinksOf(own)
 			if err != nil {
 				return nil, err
 			}
@@ -463,13 +479,21 @@ func mergeFields(base, over map[string]string) map[string]string {
 
 // eventID derives a stable id: the same record processed twice gives the same id,
 // which sinks use for idempotency (Rocket.Chat message ids, webhook-id headers).
+// The hash covers each part followed by a zero byte; ids must not change
+// between releases (TestEventIDStable), or a sink would not recognise a
+// re-sent event.
 func eventID(origin, rule, status, key string, at time.Time) string {
-	h := sha256.New()
-	for _, s := range []string{origin, rule, status, key, at.UTC().Format(time.RFC3339Nano)} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+	// One buffer on the stack instead of a hash.Hash, a formatted time and a
+	// sum on the heap: the commit path makes an id per event.
+	var stack [256]byte
+	b := stack[:0]
+	for _, s := range [...]string{origin, rule, status, key} {
+		b = append(b, s...)
+		b = append(b, 0)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:12])
+	b = at.UTC().AppendFormat(b, time.RFC3339Nano)
+	sum := sha256.Sum256(append(b, 0))
+	return hex.EncodeToString(sum[:12])
 }
 
 // Rule returns the rule with the given id, or nil.

@@ -190,3 +190,23 @@ func TestUnknownSinkName(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestEventIDStable pins event ids: the same record must give the same ids
+// in every release, or a sink that deduplicates by id would take an event
+// re-sent after an upgrade for a new one.
+func TestEventIDStable(t *testing.T) {
+	at := time.Date(2026, 11, 22, 9, 12, 3, 456789000, time.FixedZone("", 3600))
+	for _, tc := range []struct {
+		origin, rule, status, key string
+		at                        time.Time
+		want                      string
+	}{
+		{"scheduler:1024:0123456789abcdef@270", "qlik-reload-failed", "firing", "5c7f2f5a-6d2b-4a39-a8a5-2f0b0e1f5d3c", at, "9bd995b322e872d6e11938a3"},
+		{"", "", "", "", time.Time{}, "8065563f8f8fd9da32ce75ab"},
+		{string(make([]byte, 300)), "r", "resolved", "k", at, "f61a91ff681f103d6a2c3da2"}, // longer than the stack buffer
+	} {
+		if got := eventID(tc.origin, tc.rule, tc.status, tc.key, tc.at); got != tc.want {
+			t.Errorf("eventID(%.20q, %q, %q, %q, %s) = %s, want %s", tc.origin, tc.rule, tc.status, tc.key, tc.at, got, tc.want)
+		}
+	}
+}
