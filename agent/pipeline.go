@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -328,6 +329,9 @@ func (p *pipeline) handle(ev tail.Event) {
 // emitFor returns the decoder callback of one file: parse errors are counted and
 // warned about (rate-limited); records go through the rules.
 func (p *pipeline) emitFor(f *openFile) parsers.Emit {
+	// A match's origin is "input:file@offset"; all but the offset is the
+	// file's.
+	prefix := p.in.cfg.Name + ":" + f.key + "@"
 	return func(rec *parsers.Record, err error) {
 		if err != nil {
 			p.im.ParseErrors.Inc()
@@ -341,7 +345,9 @@ func (p *pipeline) emitFor(f *openFile) parsers.Emit {
 		}
 		for _, m := range ms {
 			p.metrics.Rule(m.Rule.ID).Matches.Inc()
-			p.next.matches = append(p.next.matches, p.agent.life.MatchOf(m, rec.Time, fmt.Sprintf("%s:%s@%d", p.in.cfg.Name, f.key, rec.Offset)))
+			var buf [128]byte
+			origin := string(strconv.AppendInt(append(buf[:0], prefix...), rec.Offset, 10))
+			p.next.matches = append(p.next.matches, p.agent.life.MatchOf(m, rec.Time, origin))
 		}
 	}
 }
@@ -445,9 +451,15 @@ func (p *pipeline) commit(ctx context.Context, b *batch) error {
 
 // applied is what the matches of one transaction produced.
 type applied struct {
-	produced []sdk.Event
+	produced []produced
 	held     []heldBack
 	touched  map[string]bool // sinks with new outbox entries
+}
+
+// produced is one event a match produced, for the per-rule counters.
+type produced struct {
+	rule   string
+	status sdk.Status
 }
 
 // heldBack is what one match's lifecycle held back, for the per-rule counters.
@@ -470,7 +482,7 @@ func (a *Agent) applyMatches(tx *state.Tx, matches []lifecycle.Match) (applied, 
 			done.held = append(done.held, heldBack{rule: m.Rule.ID, stats: st})
 		}
 		for _, r := range routed {
-			done.produced = append(done.produced, r.Event)
+			done.produced = append(done.produced, produced{r.Event.Rule, r.Event.Status})
 			for _, sink := range r.Sinks {
 				if _, err := tx.Enqueue(sink, r.Event); err != nil {
 					return done, err
@@ -486,7 +498,7 @@ func (a *Agent) applyMatches(tx *state.Tx, matches []lifecycle.Match) (applied, 
 // of the sinks it queued events for.
 func (a *Agent) publish(m *metrics.Metrics, done applied, notify func(sink string)) {
 	for _, ev := range done.produced {
-		m.Rule(ev.Rule).Events(ev.Status)
+		m.Rule(ev.rule).Events(ev.status).Inc()
 	}
 	for _, h := range done.held {
 		rm := m.Rule(h.rule)
