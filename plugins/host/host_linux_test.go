@@ -3,8 +3,12 @@ package host
 import (
 	"bufio"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -77,5 +81,32 @@ func TestPluginDiesWithSIGKILLedAgent(t *testing.T) {
 			t.Fatalf("plugin %d still running 20s after its agent was SIGKILLed", pid)
 		}
 		return
+	}
+}
+
+// TestPluginTimerSlack: a plugin runs with pluginTimerSlack (its main
+// thread, which /proc shows; the threads it starts inherit it), and the
+// agent's thread that started it gets its own slack back.
+func TestPluginTimerSlack(t *testing.T) {
+	runtime.LockOSThread() // so that the slack read below is of the thread that forked
+	defer runtime.UnlockOSThread()
+	before, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
+	if err != nil {
+		t.Skipf("PR_GET_TIMERSLACK: %v", err)
+	}
+	p := startHelper(t, "sdk", nil)
+	if after, _ := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0); after != before {
+		t.Errorf("the agent's thread has a timer slack of %d ns after starting a plugin, %d before", after, before)
+	}
+	f := fmt.Sprintf("/proc/%d/timerslack_ns", p.Pid())
+	b, err := os.ReadFile(f)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+		t.Skipf("cannot read the plugin's slack: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(b)); got != strconv.FormatInt(pluginTimerSlack.Nanoseconds(), 10) {
+		t.Errorf("%s = %s, want %d", f, got, pluginTimerSlack.Nanoseconds())
 	}
 }

@@ -83,7 +83,7 @@ func (r *procRunner) Start(context.Context) error {
 		close(r.done)
 		return errors.New("start-up cancelled")
 	}
-	if err := r.cmd.Start(); err != nil {
+	if err := startCmd(r.cmd); err != nil {
 		close(r.done)
 		return err
 	}
