@@ -10,25 +10,8 @@ import (
 
 // The converters below are the agent's half of the boundary between the
 // hand-written sdk types and the generated protocol types, which never leave
-// plugins/. Their mirror images live in plugins/sdk.
-
-func eventToProto(e *sdk.Event) *sinkv1.Event {
-	_, offset := e.Time.Zone()
-	return &sinkv1.Event{
-		Id:                e.ID,
-		Rule:              e.Rule,
-		Status:            string(e.Status),
-		Key:               e.Key,
-		Severity:          e.Severity,
-		Title:             e.Title,
-		Message:           e.Message,
-		Fields:            e.Fields,
-		TimeUnixNano:      unixNano(e.Time),
-		TimeOffsetSeconds: int32(offset),
-		Host:              e.Host,
-		Ref:               e.Ref,
-	}
-}
+// plugins/; events are encoded by appendSendRequest (wire.go). Their mirror
+// images live in plugins/sdk.
 
 func resultFromProto(r *sinkv1.Result) (sdk.Result, error) {
 	res := sdk.Result{Ref: r.GetRef(), Reason: r.GetReason()}
@@ -48,10 +31,13 @@ func resultFromProto(r *sinkv1.Result) (sdk.Result, error) {
 	return res, nil
 }
 
-// unixNano maps the zero time to 0 (time.Time{}.UnixNano() is not 0).
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+// timeToProto returns what Event's time_unix_nano and time_offset_seconds
+// hold for t: 0 for the zero time (time.Time{}.UnixNano() is not 0), and the
+// offset of t's zone.
+func timeToProto(t time.Time) (unixNano int64, offset int32) {
+	_, off := t.Zone()
+	if !t.IsZero() {
+		unixNano = t.UnixNano()
 	}
-	return t.UnixNano()
+	return unixNano, int32(off)
 }

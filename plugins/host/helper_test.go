@@ -175,11 +175,30 @@ func (rawServer) Send(_ context.Context, req *sinkv1.SendRequest) (*sinkv1.SendR
 			return resp, nil
 		case "unspecified":
 			resp.Results = append(resp.Results, &sinkv1.Result{})
+		case "echo":
+			b, _ := json.Marshal(generatedEvent(e))
+			resp.Results = append(resp.Results, &sinkv1.Result{Outcome: sinkv1.Outcome_OUTCOME_ACCEPTED, Ref: string(b)})
 		default:
 			resp.Results = append(resp.Results, &sinkv1.Result{Outcome: sinkv1.Outcome_OUTCOME_ACCEPTED})
 		}
 	}
 	return resp, nil
+}
+
+// generatedEvent converts an event as the generated code decoded it, the way
+// the SDK did before it decoded requests itself.
+func generatedEvent(e *sinkv1.Event) sdk.Event {
+	ev := sdk.Event{
+		ID: e.GetId(), Rule: e.GetRule(), Status: sdk.Status(e.GetStatus()), Key: e.GetKey(), Severity: e.GetSeverity(),
+		Title: e.GetTitle(), Message: e.GetMessage(), Host: e.GetHost(), Ref: e.GetRef(),
+	}
+	if len(e.GetFields()) > 0 {
+		ev.Fields = e.GetFields()
+	}
+	if n := e.GetTimeUnixNano(); n != 0 {
+		ev.Time = time.Unix(0, n).In(time.FixedZone("", int(e.GetTimeOffsetSeconds())))
+	}
+	return ev
 }
 
 // runParent plays an agent: it starts a raw plugin, prints the plugin's pid

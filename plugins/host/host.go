@@ -78,6 +78,7 @@ type Plugin struct {
 	name   string
 	client *plugin.Client
 	runner *procRunner
+	conn   *grpc.ClientConn
 	sink   sinkv1.SinkClient
 	stdout *wholeLines
 }
@@ -189,7 +190,8 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 		client.Kill()
 		return nil, fmt.Errorf("sink %q: plugin %s: %w", spec.Name, path, err)
 	}
-	p := &Plugin{name: spec.Name, client: client, runner: r, sink: raw.(sinkv1.SinkClient), stdout: stdout}
+	conn := raw.(*grpc.ClientConn)
+	p := &Plugin{name: spec.Name, client: client, runner: r, conn: conn, sink: sinkv1.NewSinkClient(conn), stdout: stdout}
 	logger.Debug("plugin started", "path", path, "pid", p.Pid())
 	if r.uncontained != nil {
 		logger.Warn("plugin is not tied to the agent by the OS; if the agent is killed, only the SDK's parent watchdog stops it",
@@ -253,13 +255,10 @@ func (p *Plugin) Send(ctx context.Context, events []sdk.Event) ([]sdk.Result, er
 	if len(events) == 0 {
 		return nil, nil
 	}
-	req := &sinkv1.SendRequest{Events: make([]*sinkv1.Event, len(events))}
-	for i := range events {
-		req.Events[i] = eventToProto(&events[i])
-	}
 	callCtx, cancel := p.callContext(ctx)
 	defer cancel()
-	resp, err := p.sink.Send(callCtx, req)
+	resp := &sinkv1.SendResponse{}
+	err := p.conn.Invoke(callCtx, sinkv1.Sink_Send_FullMethodName, &sendRequest{events: events}, resp, grpc.ForceCodecV2(codec))
 	if err != nil {
 		return nil, p.callError(ctx, callCtx, fmt.Sprintf("sending %d events", len(events)), err)
 	}
@@ -330,8 +329,9 @@ func (p *Plugin) Close() {
 	p.stdout.flush()
 }
 
-// grpcPlugin is the agent's half of the go-plugin plugin: it makes a
-// generated client for the plugin's Sink service.
+// grpcPlugin is the agent's half of the go-plugin plugin: it hands over the
+// connection to the plugin, on which Start makes a generated client for the
+// Sink service and Send calls its Send method with sendCodec.
 type grpcPlugin struct {
 	plugin.NetRPCUnsupportedPlugin
 }
@@ -341,5 +341,8 @@ func (*grpcPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
 }
 
 func (*grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
-	return sinkv1.NewSinkClient(conn), nil
+	return conn, nil
 }
+
+// codec encodes Send's requests (see sendCodec).
+var codec = newSendCodec()

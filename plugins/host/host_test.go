@@ -90,8 +90,17 @@ func TestSendMapsEveryOutcome(t *testing.T) {
 	}
 }
 
+// TestSendCarriesEveryEventField: every field of an event reaches a plugin
+// built on the SDK, and one that decodes requests with the generated code
+// (as the SDK did until it decoded them itself).
 func TestSendCarriesEveryEventField(t *testing.T) {
-	p := startHelper(t, "sdk", nil)
+	for _, mode := range []string{"sdk", "raw"} {
+		t.Run(mode, func(t *testing.T) { testSendCarriesEveryEventField(t, mode) })
+	}
+}
+
+func testSendCarriesEveryEventField(t *testing.T, mode string) {
+	p := startHelper(t, mode, nil)
 	if err := p.Configure(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}

@@ -91,11 +91,17 @@ func Serve(s Sink) {
 		VersionedPlugins: map[int]plugin.PluginSet{
 			ProtocolVersion: {PluginName: &grpcPlugin{impl: s, logger: logger}},
 		},
-		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			opts = append(opts, grpc.MaxRecvMsgSize(maxMessageSize), grpc.MaxSendMsgSize(math.MaxInt32),
-				grpc.ForceServerCodecV2(newServerCodec()))
-			return grpc.NewServer(opts...)
-		},
-		Logger: internal,
+		GRPCServer: newGRPCServer,
+		Logger:     internal,
 	})
+}
+
+// newGRPCServer makes the plugin's gRPC server from go-plugin's options
+// (TLS).
+func newGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+	opts = append(opts, grpc.MaxRecvMsgSize(maxMessageSize), grpc.MaxSendMsgSize(math.MaxInt32),
+		// Decodes Send requests without the generated code (see
+		// decodeSendRequest); the Sink service is registered to match.
+		grpc.ForceServerCodecV2(newServerCodec()))
+	return grpc.NewServer(opts...)
 }

@@ -6,27 +6,8 @@ import (
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
-)
 
-// Field numbers of sink/v1's SendRequest and Event messages (sink.proto).
-const (
-	fieldSendRequestEvents = 1
-
-	fieldEventID                = 1
-	fieldEventRule              = 2
-	fieldEventStatus            = 3
-	fieldEventKey               = 4
-	fieldEventSeverity          = 5
-	fieldEventTitle             = 6
-	fieldEventMessage           = 7
-	fieldEventFields            = 8
-	fieldEventTimeUnixNano      = 9
-	fieldEventHost              = 10
-	fieldEventRef               = 11
-	fieldEventTimeOffsetSeconds = 12
-
-	fieldMapKey   = 1
-	fieldMapValue = 2
+	sinkv1 "github.com/heraldhq/herald/plugins/proto/sink/v1"
 )
 
 // decodeSendRequest decodes a sink/v1 SendRequest straight into Events.
@@ -41,7 +22,7 @@ const (
 // unexpected wire type are skipped, and strings must be valid UTF-8.
 func decodeSendRequest(b []byte) ([]Event, error) {
 	r := wireReader{b: b}
-	n, err := r.count(fieldSendRequestEvents)
+	n, err := r.count(sinkv1.SendRequestEventsField)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +32,7 @@ func decodeSendRequest(b []byte) ([]Event, error) {
 		if err != nil {
 			return nil, err
 		}
-		if num != fieldSendRequestEvents || typ != protowire.BytesType {
+		if num != sinkv1.SendRequestEventsField || typ != protowire.BytesType {
 			if err := r.skip(num, typ); err != nil {
 				return nil, err
 			}
@@ -79,7 +60,7 @@ func decodeEvent(r wireReader) (Event, error) {
 		unix   int64
 		offset int32
 	)
-	n, err := r.count(fieldEventFields)
+	n, err := r.count(sinkv1.EventFieldsField)
 	if err != nil {
 		return Event{}, err
 	}
@@ -91,12 +72,12 @@ func decodeEvent(r wireReader) (Event, error) {
 		if err != nil {
 			return Event{}, err
 		}
-		if typ == protowire.VarintType && (num == fieldEventTimeUnixNano || num == fieldEventTimeOffsetSeconds) {
+		if typ == protowire.VarintType && (num == sinkv1.EventTimeUnixNanoField || num == sinkv1.EventTimeOffsetSecondsField) {
 			v, err := r.varint()
 			if err != nil {
 				return Event{}, err
 			}
-			if num == fieldEventTimeUnixNano {
+			if num == sinkv1.EventTimeUnixNanoField {
 				unix = int64(v)
 			} else {
 				offset = int32(v)
@@ -106,7 +87,7 @@ func decodeEvent(r wireReader) (Event, error) {
 		var s *string
 		if typ == protowire.BytesType {
 			switch num {
-			case fieldEventFields:
+			case sinkv1.EventFieldsField:
 				m, err := r.message()
 				if err != nil {
 					return Event{}, err
@@ -117,23 +98,23 @@ func decodeEvent(r wireReader) (Event, error) {
 				}
 				ev.Fields[k] = v
 				continue
-			case fieldEventID:
+			case sinkv1.EventIDField:
 				s = &ev.ID
-			case fieldEventRule:
+			case sinkv1.EventRuleField:
 				s = &ev.Rule
-			case fieldEventStatus:
+			case sinkv1.EventStatusField:
 				s = (*string)(&ev.Status)
-			case fieldEventKey:
+			case sinkv1.EventKeyField:
 				s = &ev.Key
-			case fieldEventSeverity:
+			case sinkv1.EventSeverityField:
 				s = &ev.Severity
-			case fieldEventTitle:
+			case sinkv1.EventTitleField:
 				s = &ev.Title
-			case fieldEventMessage:
+			case sinkv1.EventMessageField:
 				s = &ev.Message
-			case fieldEventHost:
+			case sinkv1.EventHostField:
 				s = &ev.Host
-			case fieldEventRef:
+			case sinkv1.EventRefField:
 				s = &ev.Ref
 			}
 		}
@@ -159,9 +140,9 @@ func decodeMapEntry(r wireReader) (key, value string, err error) {
 			return "", "", err
 		}
 		switch {
-		case typ == protowire.BytesType && num == fieldMapKey:
+		case typ == protowire.BytesType && num == sinkv1.MapEntryKeyField:
 			key, err = r.string()
-		case typ == protowire.BytesType && num == fieldMapValue:
+		case typ == protowire.BytesType && num == sinkv1.MapEntryValueField:
 			value, err = r.string()
 		default:
 			err = r.skip(num, typ)
