@@ -364,6 +364,13 @@ func TestAuth(t *testing.T) {
 	if r, _ = rec.last(t); r.Header.Get("Authorization") != "Bearer tok" {
 		t.Errorf("Authorization = %q", r.Header.Get("Authorization"))
 	}
+	// Credentials in the URL are sent as Basic authentication.
+	s, _ = configure(t, map[string]any{"url": strings.Replace(srv.URL, "http://", "http://alice:s%3Acret@", 1)})
+	send1(t, s, qlikEvent())
+	r, _ = rec.last(t)
+	if u, p, ok := r.BasicAuth(); !ok || u != "alice" || p != "s:cret" {
+		t.Errorf("basic auth from the url = %q %q %v", u, p, ok)
+	}
 }
 
 func TestTimeoutAppliesToPUT(t *testing.T) {
