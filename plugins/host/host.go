@@ -31,10 +31,6 @@ import (
 	"github.com/heraldhq/herald/plugins/sdk"
 )
 
-// pluginGOGC is the GOGC a plugin is started with when the agent's own
-// environment does not set one.
-const pluginGOGC = 50
-
 // pluginGOMAXPROCS is the GOMAXPROCS a plugin is started with when the agent's
 // own environment does not set one.
 const pluginGOMAXPROCS = 1
@@ -116,12 +112,9 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 
 	// The plugin logs only what the agent's log keeps; Spec.Env may say otherwise.
 	env := []string{sdk.LogLevelEnv + "=" + lowestLevel(logger)}
-	if _, set := os.LookupEnv("GOGC"); !set {
-		// A sink's live heap is small and its garbage is per batch: collecting
-		// at 1.5x the live heap instead of 2x keeps a Go plugin about 3 MiB
-		// smaller, at no CPU cost the benchmark can see (bench/README.md).
-		env = append(env, "GOGC="+strconv.Itoa(pluginGOGC))
-	}
+	// GOGC is left at Go's default (unless the agent's environment sets
+	// it): GOGC=50 kept the webhook plugin 1.4 MiB smaller at its peak but
+	// cost it 12 % more CPU during the benchmark's catch-up (plugins/README.md).
 	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
 		// A sink waits on the network; a second thread to run it buys no
 		// speed, and handing every request's goroutines across threads

@@ -254,16 +254,17 @@ func TestPluginIsToldTheLogLevel(t *testing.T) {
 	}
 }
 
-// TestPluginRuntimeEnv: a plugin collects garbage at GOGC=50 and runs on one
-// thread (GOMAXPROCS=1) unless the agent's environment sets these, which the
-// plugin then inherits.
+// TestPluginRuntimeEnv: a plugin runs on one thread (GOMAXPROCS=1) unless
+// the agent's environment says otherwise, and collects garbage at Go's
+// default GOGC unless the agent's environment sets one; the plugin inherits
+// what the agent's environment sets.
 func TestPluginRuntimeEnv(t *testing.T) {
 	for _, tt := range []struct {
 		env   string
 		agent string // "" leaves env unset
 		want  string
 	}{
-		{"GOGC", "", "50"},
+		{"GOGC", "", ""},
 		{"GOGC", "200", "200"},
 		{"GOMAXPROCS", "", "1"},
 		{"GOMAXPROCS", "2", "2"},
