@@ -196,6 +196,10 @@ func (p *pipeline) run(ctx context.Context) error {
 	}
 
 	events := t.Events()
+	// evs[at:] are the events of the tailer's batch not handled yet: handling
+	// stops when the batch being filled for the committer is full.
+	var evs []tail.Event
+	at := 0
 	// The idle timer runs only while a record is held for continuation lines,
 	// so an idle agent does not wake up.
 	idle := time.NewTimer(idleFlush)
@@ -218,9 +222,16 @@ func (p *pipeline) run(ctx context.Context) error {
 				continue
 			}
 		}
+		if at < len(evs) {
+			if at += p.handleSome(evs[at:]); at == len(evs) {
+				t.Release(evs)
+				evs, at = nil, 0
+			}
+			continue
+		}
 		// Take what is ready without blocking: on a backlog this is the path
-		// of every line, and a receive that does not wait on several channels
-		// costs far less.
+		// of every batch, and a receive that does not wait on several
+		// channels costs far less.
 		select {
 		case r := <-doneC:
 			if err := collect(r); err != nil {
@@ -230,11 +241,11 @@ func (p *pipeline) run(ctx context.Context) error {
 		default:
 		}
 		select {
-		case ev, ok := <-events:
+		case got, ok := <-events:
 			if !ok {
 				return finish()
 			}
-			p.handle(ev)
+			evs = got
 			continue
 		default:
 		}
@@ -248,11 +259,11 @@ func (p *pipeline) run(ctx context.Context) error {
 			idle.Stop()
 		}
 		select {
-		case ev, ok := <-events:
+		case got, ok := <-events:
 			if !ok {
 				return finish()
 			}
-			p.handle(ev)
+			evs = got
 		case r := <-doneC:
 			if err := collect(r); err != nil {
 				return err
@@ -283,8 +294,48 @@ func (p *pipeline) markDirty(f *openFile) {
 	}
 }
 
-// handle applies one tail event to the decoding state.
-func (p *pipeline) handle(ev tail.Event) {
+// handleSome applies events from evs to the decoding state until they are
+// done or the batch being filled is full, and returns how many it applied.
+// The tailer's batches hold one file's events, so what a line does for its
+// file beyond decoding (finding it, marking it dirty, counting the line,
+// publishing its position to the metrics) is done once per run of lines.
+func (p *pipeline) handleSome(evs []tail.Event) int {
+	var f *openFile // the file of the run of lines; nil between runs
+	lines := 0
+	endRun := func() {
+		if f != nil && lines > 0 {
+			p.im.LinesRead.Add(float64(lines))
+			f.pos.Store(f.offset)
+		}
+		f, lines = nil, 0
+	}
+	i := 0
+	for ; i < len(evs) && !p.next.full(); i++ {
+		ev := &evs[i]
+		if ev.Kind != tail.Line {
+			endRun()
+			p.handle(ev)
+			continue
+		}
+		if f == nil || f.key != ev.Key {
+			endRun()
+			if f = p.files[ev.Key]; f == nil {
+				continue
+			}
+			p.markDirty(f)
+		}
+		p.next.lines++
+		lines++
+		f.dec.Decode(ev.Line, f.emit)
+		f.offset, f.fingerprint = ev.Line.Offset, ev.Fingerprint
+	}
+	endRun()
+	return i
+}
+
+// handle applies one Opened or Closed event to the decoding state (lines
+// are handleSome's).
+func (p *pipeline) handle(ev *tail.Event) {
 	switch ev.Kind {
 	case tail.Opened:
 		f := &openFile{key: ev.Key, path: ev.Path, offset: ev.Line.Offset, fingerprint: ev.Fingerprint,
@@ -301,17 +352,6 @@ func (p *pipeline) handle(ev tail.Event) {
 			old.untrack() // truncated: the same file reopened at 0
 		}
 		p.files[ev.Key] = f
-	case tail.Line:
-		f := p.files[ev.Key]
-		if f == nil {
-			return
-		}
-		p.im.LinesRead.Inc()
-		p.next.lines++
-		f.dec.Decode(ev.Line, f.emit)
-		f.offset, f.fingerprint = ev.Line.Offset, ev.Fingerprint
-		f.pos.Store(ev.Line.Offset)
-		p.markDirty(f)
 	case tail.Closed:
 		f := p.files[ev.Key]
 		if f == nil {

@@ -51,6 +51,7 @@ type follower struct {
 	lastSize int64 // size at the previous check
 	head     fingerprinter
 	every    time.Duration // check interval without a wake-up
+	batch    []Event       // events not yet sent; nil when there are none
 
 	mu      sync.Mutex
 	curPath string // where the last scan found the file
@@ -114,7 +115,7 @@ func (f *follower) run(header string) {
 	err := f.loop(header)
 	switch {
 	case errors.Is(err, errStopped):
-		f.t.release(f)
+		f.t.remove(f)
 	case err == nil && f.t.cfg.Once:
 		log.Debug("read to the end", "offset", f.off)
 		f.finish(nil)
@@ -134,7 +135,12 @@ func (f *follower) loop(header string) error {
 	if err != nil {
 		return err
 	}
+	// Sent at once, not with the first lines: a consumer learns of the
+	// file as soon as it is followed.
 	if err := f.send(Event{Kind: Opened, Line: parsers.Line{Offset: f.off}, Header: header, Fingerprint: fp.String()}); err != nil {
+		return err
+	}
+	if err := f.flush(); err != nil {
 		return err
 	}
 	tick := time.NewTicker(f.every)
@@ -160,16 +166,29 @@ func (f *follower) finish(err error) {
 		err = fpErr
 	}
 	f.t.forget(f, Position{Offset: f.off, Fingerprint: fp.String(), Path: f.path})
-	_ = f.send(Event{Kind: Closed, Line: parsers.Line{Offset: f.off}, Fingerprint: fp.String(), Err: err})
+	if f.send(Event{Kind: Closed, Line: parsers.Line{Offset: f.off}, Fingerprint: fp.String(), Err: err}) == nil {
+		_ = f.flush()
+	}
 }
 
 // check looks at the file once: handles truncation, reads what is new, and
-// reports done when the file is gone and drained.
+// reports done when the file is gone and drained. What it read is sent
+// before it returns: the follower waits for the next check without holding
+// any event back.
 func (f *follower) check() (done bool, err error) {
 	if h := f.t.cfg.hooks; h != nil {
 		h.beforeCheck(f.key)
 		defer func() { h.afterCheck(f.key, f.seen) }()
 	}
+	done, err = f.read()
+	if ferr := f.flush(); err == nil {
+		err = ferr
+	}
+	return done, err
+}
+
+// read is check without sending the last batch.
+func (f *follower) read() (done bool, err error) {
 	path, missing := f.where()
 	fi, err := f.h.Stat()
 	if err != nil {
@@ -387,9 +406,27 @@ func (f *follower) emit(raw string, start, end int64) error {
 	return nil
 }
 
+// send adds ev to the follower's batch, and sends the batch when it is full.
 func (f *follower) send(ev Event) error {
+	if f.batch == nil {
+		f.batch = f.t.batch()
+	}
 	ev.Key, ev.Path = f.key, f.path
-	if !f.t.send(ev) {
+	f.batch = append(f.batch, ev)
+	if len(f.batch) < BatchEvents {
+		return nil
+	}
+	return f.flush()
+}
+
+// flush sends the events not yet sent, if any.
+func (f *follower) flush() error {
+	if len(f.batch) == 0 {
+		return nil
+	}
+	evs := f.batch
+	f.batch = nil
+	if !f.t.send(evs) {
 		return errStopped
 	}
 	return nil

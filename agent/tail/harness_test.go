@@ -32,7 +32,8 @@ type harness struct {
 	nextScan time.Duration // the interval the last scan chose
 	change   chan struct{} // closed and replaced whenever the above change
 
-	pending []Event // read by a waiter but not yet returned
+	pending []Event // received in a batch but not yet returned
+	batches []int   // the size of every batch received
 }
 
 // harnessOption changes how newHarness sets up the tailer.
@@ -131,21 +132,36 @@ func (h *harness) thaw()   { h.gate.Unlock() }
 // next returns the next event, failing the test after the deadline.
 func (h *harness) next() Event {
 	h.t.Helper()
-	if len(h.pending) > 0 {
-		ev := h.pending[0]
-		h.pending = h.pending[1:]
-		return ev
-	}
-	select {
-	case ev, ok := <-h.tl.Events():
-		if !ok {
-			h.t.Fatal("events closed")
+	if len(h.pending) == 0 {
+		select {
+		case evs, ok := <-h.tl.Events():
+			if !ok {
+				h.t.Fatal("events closed")
+			}
+			h.receive(evs)
+		case <-time.After(wait):
+			h.t.Fatal("timed out waiting for an event")
 		}
-		return ev
-	case <-time.After(wait):
-		h.t.Fatal("timed out waiting for an event")
 	}
-	return Event{}
+	ev := h.pending[0]
+	h.pending = h.pending[1:]
+	return ev
+}
+
+// receive queues the events of a batch from Events and releases it.
+func (h *harness) receive(evs []Event) {
+	h.t.Helper()
+	if len(evs) == 0 || len(evs) > BatchEvents {
+		h.t.Fatalf("a batch of %d events, want 1 to %d", len(evs), BatchEvents)
+	}
+	for _, ev := range evs[1:] {
+		if ev.Key != evs[0].Key {
+			h.t.Fatalf("a batch with events of two files: %s and %s", describe(evs[0]), describe(ev))
+		}
+	}
+	h.pending = append(h.pending, evs...)
+	h.batches = append(h.batches, len(evs))
+	h.tl.Release(evs)
 }
 
 // collect reads events until done is true of all events read so far.
@@ -155,15 +171,19 @@ func (h *harness) collect(what string, done func([]Event) bool) []Event {
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 	for !done(evs) {
-		select {
-		case ev, ok := <-h.tl.Events():
-			if !ok {
-				h.t.Fatalf("events closed while waiting for %s; got %s", what, dump(evs))
+		for len(h.pending) == 0 {
+			select {
+			case batch, ok := <-h.tl.Events():
+				if !ok {
+					h.t.Fatalf("events closed while waiting for %s; got %s", what, dump(evs))
+				}
+				h.receive(batch)
+			case <-deadline.C:
+				h.t.Fatalf("timed out waiting for %s; got %s", what, dump(evs))
 			}
-			evs = append(evs, ev)
-		case <-deadline.C:
-			h.t.Fatalf("timed out waiting for %s; got %s", what, dump(evs))
 		}
+		evs = append(evs, h.pending[0])
+		h.pending = h.pending[1:]
 	}
 	return evs
 }

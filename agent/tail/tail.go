@@ -40,10 +40,17 @@ const (
 	// closed, so closing takes as long as without notifications.
 	NotifiedPollInterval = 10 * time.Second
 	DefaultReadInterval  = 250 * time.Millisecond
-	// eventBuffer decouples reading from processing: the consumer takes lines
-	// in large batches during catch-up, while a full buffer still stops the
-	// reading (backpressure) rather than dropping anything.
-	eventBuffer         = 1024
+	// BatchEvents is the most events a batch from Events holds. A follower
+	// sends its batch when it is full or when it has read all there is for
+	// now, so a live line is never held back waiting for more.
+	BatchEvents = 256
+	// batchBuffer is how many batches Events buffers: it decouples reading
+	// from processing, while a full buffer still stops the reading
+	// (backpressure) rather than dropping anything. With the batch being
+	// filled and the one being handled, a backlog has at most 1024 lines in
+	// flight, as with the former channel of 1024 events; 4 batches measured
+	// no cheaper (BenchmarkCatchUp).
+	batchBuffer         = 2
 	DefaultMaxLineBytes = parsers.MaxRecordBytes
 	// DefaultOwnReadBacklog is how far behind the end of a file a follower
 	// must be for it to read with its own buffered handle instead of
@@ -233,7 +240,8 @@ type Tailer struct {
 	log     *slog.Logger
 	ctx     context.Context
 	cancel  context.CancelFunc
-	events  chan Event
+	events  chan []Event
+	free    chan []Event    // batches handed back by Release, for reuse
 	stopped <-chan struct{} // ctx.Done()
 	done    chan struct{}   // closed once events is closed
 	wg      sync.WaitGroup
@@ -283,7 +291,8 @@ func Start(ctx context.Context, cfg Config) (*Tailer, error) {
 		log:       log,
 		ctx:       ctx,
 		cancel:    cancel,
-		events:    make(chan Event, eventBuffer),
+		events:    make(chan []Event, batchBuffer),
+		free:      make(chan []Event, batchBuffer+2), // the buffered ones, the consumer's, one being filled
 		done:      make(chan struct{}),
 		followers: map[string]*follower{},
 		closed:    map[string]closedFile{},
@@ -354,11 +363,45 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
-// Events delivers the events of all followed files. Its buffer is bounded: a
-// consumer that stops reading stops the tailing, nothing is dropped. It is
-// closed after Stop (or the cancellation of Start's context) once every
-// goroutine of the tailer has exited.
-func (t *Tailer) Events() <-chan Event { return t.events }
+// Events delivers the events of all followed files, in batches of 1 to
+// BatchEvents events of one file each, in order. Handing lines over a batch
+// at a time rather than one by one costs the reader and the consumer far
+// less per line while a backlog is read; a batch is sent as soon as its
+// follower has read all there is for now, so a live line does not wait.
+//
+// Its buffer is bounded: a consumer that stops reading stops the tailing,
+// nothing is dropped. It is closed after Stop (or the cancellation of
+// Start's context) once every goroutine of the tailer has exited.
+//
+// A batch belongs to the consumer until it hands it back with Release.
+func (t *Tailer) Events() <-chan []Event { return t.events }
+
+// Release hands a batch received from Events back for reuse, so that
+// reading a backlog does not allocate a batch for every BatchEvents lines.
+// The consumer must not touch the batch afterwards; what it kept of its
+// events (strings, Line values) stays valid. Releasing is optional: a batch
+// that is not released is left to the garbage collector.
+func (t *Tailer) Release(evs []Event) {
+	if cap(evs) < BatchEvents {
+		return // not one of ours: a follower would have to grow it
+	}
+	// Cleared, so that a batch waiting for reuse keeps no lines alive.
+	clear(evs)
+	select {
+	case t.free <- evs[:0]:
+	default: // enough spare batches already
+	}
+}
+
+// batch returns an empty batch to fill: a released one when there is one.
+func (t *Tailer) batch() []Event {
+	select {
+	case evs := <-t.free:
+		return evs
+	default:
+		return make([]Event, 0, BatchEvents)
+	}
+}
 
 // Stop stops following, closes every file and returns when Events is closed.
 // Events not yet received are discarded. It is safe to call more than once
@@ -660,8 +703,8 @@ func (t *Tailer) forget(f *follower, pos Position) {
 	t.closed[f.key] = closedFile{pos: pos, at: time.Now()}
 }
 
-// release is called by a follower that stops because the tailer stops.
-func (t *Tailer) release(f *follower) {
+// remove is called by a follower that stops because the tailer stops.
+func (t *Tailer) remove(f *follower) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.followers[f.key] == f {
@@ -669,24 +712,23 @@ func (t *Tailer) release(f *follower) {
 	}
 }
 
-// send delivers ev unless the tailer stops first.
+// send delivers a batch unless the tailer stops first.
 //
 // It tries the cheap way first: a non-blocking send to a channel with room
-// locks only that channel, while the two-way select below locks both
-// channels on every line of a backlog.
-func (t *Tailer) send(ev Event) bool {
+// locks only that channel, while the two-way select below locks both.
+func (t *Tailer) send(evs []Event) bool {
 	select {
 	case <-t.stopped:
 		return false
 	default:
 	}
 	select {
-	case t.events <- ev:
+	case t.events <- evs:
 		return true
 	default:
 	}
 	select {
-	case t.events <- ev:
+	case t.events <- evs:
 		return true
 	case <-t.stopped:
 		return false

@@ -56,6 +56,54 @@ func TestStartAt(t *testing.T) {
 	}
 }
 
+// TestBatches: a backlog arrives in full batches, with either reader, and
+// a line written later arrives on its own, without waiting for more. The
+// harness checks every batch: 1 to BatchEvents events, all of one file.
+func TestBatches(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		backlog int64
+	}{
+		{"own", 1},
+		{"nxadm", math.MaxInt64},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "app.txt")
+			const lines = 3*BatchEvents + 10
+			var b strings.Builder
+			for i := range lines {
+				fmt.Fprintf(&b, "line %d\n", i)
+			}
+			writeFile(t, path, b.String())
+			h := newHarness(t, dir, Config{Paths: []string{"*.txt"}, StartAt: StartAtBeginning, ownReadBacklog: tc.backlog})
+			key := fileKey(t, path)
+			h.expect(Event{Kind: Opened, Key: key})
+			var off int64
+			for i := range lines {
+				text := fmt.Sprintf("line %d", i)
+				off += int64(len(text)) + 1
+				h.expect(lineEv(key, text, off, i == 0))
+			}
+			full := 0
+			for _, n := range h.batches {
+				if n == BatchEvents {
+					full++
+				}
+			}
+			if full < 3 {
+				t.Errorf("batches of %v events for a backlog of %d lines, want at least 3 of %d", h.batches, lines, BatchEvents)
+			}
+
+			appendFile(t, path, "live\n")
+			h.expect(lineEv(key, "live", off+5, false))
+			if n := h.batches[len(h.batches)-1]; n != 1 {
+				t.Errorf("a live line came in a batch of %d events, want 1", n)
+			}
+		})
+	}
+}
+
 func TestLineWrittenInTwoWritesArrivesOnceWhole(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "app.txt")
@@ -136,8 +184,9 @@ func TestReadersAgree(t *testing.T) {
 			t.Fatal(err)
 		}
 		var evs []Event
-		for ev := range tl.Events() {
-			evs = append(evs, ev)
+		for batch := range tl.Events() {
+			evs = append(evs, batch...)
+			tl.Release(batch)
 		}
 		return evs
 	}
@@ -663,11 +712,11 @@ func TestStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := <-tl.Events(); ev.Kind != Opened {
-		t.Fatalf("got %s, want opened", describe(ev))
+	if evs := <-tl.Events(); evs[0].Kind != Opened {
+		t.Fatalf("got %s, want opened", describe(evs[0]))
 	}
-	// The follower is now blocked sending the first line: Stop must not wait
-	// for a reader, and may be called twice, concurrently.
+	// The follower may be blocked sending: Stop must not wait for a reader,
+	// and may be called twice, concurrently.
 	done := make(chan error, 2)
 	go func() { done <- tl.Stop() }()
 	go func() { done <- tl.Stop() }()
