@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/heraldhq/herald/plugins/internal/bufpool"
 	sinkv1 "github.com/heraldhq/herald/plugins/proto/sink/v1"
 	"github.com/heraldhq/herald/plugins/sdk"
 )
@@ -39,11 +40,13 @@ func (c sendCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if mem.IsBelowBufferPoolingThreshold(size) {
 		return mem.BufferSlice{mem.SliceBuffer(appendSendRequest(make([]byte, 0, size), req.events, sizes))}, nil
 	}
-	pool := mem.DefaultBufferPool()
-	buf := pool.Get(size)
+	buf := buffers.Get(size)
 	*buf = appendSendRequest((*buf)[:0], req.events, sizes)
-	return mem.BufferSlice{mem.NewBuffer(buf, pool)}, nil
+	return mem.BufferSlice{mem.NewBuffer(buf, &buffers)}, nil
 }
+
+// buffers hold encoded requests until gRPC has sent them.
+var buffers bufpool.Pool
 
 // appendSendRequest appends the sink/v1 SendRequest holding events to b, as
 // the generated code encodes one: fields in order of their numbers, empty

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 
+	"github.com/heraldhq/herald/plugins/internal/bufpool"
 	sinkv1 "github.com/heraldhq/herald/plugins/proto/sink/v1"
 )
 
@@ -130,6 +131,9 @@ func (s *server) send(ctx context.Context, events []Event) (resp *sinkv1.SendRes
 // with decodeSendRequest.
 type serverCodec struct{ encoding.CodecV2 }
 
+// buffers hold requests while they are decoded.
+var buffers bufpool.Pool
+
 func newServerCodec() serverCodec { return serverCodec{encoding.GetCodecV2(gproto.Name)} }
 
 func (c serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
@@ -137,7 +141,7 @@ func (c serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if !ok {
 		return c.CodecV2.Unmarshal(data, v)
 	}
-	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+	buf := data.MaterializeToBuffer(&buffers)
 	defer buf.Free() // decodeSendRequest copies what it keeps
 	events, err := decodeSendRequest(buf.ReadOnlyData())
 	if err != nil {
