@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/plugins/host"
 	"github.com/heraldhq/herald/plugins/sdk"
 )
 
@@ -23,9 +24,17 @@ import (
 // tests (see TestMain): the value is how long it waits before answering.
 const receiverEnv = "WEBHOOK_BENCH_RECEIVER_DELAY"
 
+// pluginEnv makes the test binary serve the webhook sink as a plugin, as
+// `herald plugin serve webhook` does.
+const pluginEnv = "WEBHOOK_BENCH_PLUGIN"
+
 func TestMain(m *testing.M) {
 	if d, ok := os.LookupEnv(receiverEnv); ok {
 		os.Exit(serveBenchReceiver(d))
+	}
+	if os.Getenv(pluginEnv) != "" {
+		sdk.Serve(New())
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
@@ -166,3 +175,54 @@ func BenchmarkSend(b *testing.B) {
 }
 
 var benchConcurrency = []int{1, 2, 4, 8, 16}
+
+// BenchmarkPlugin sends batches of 100 events through the whole path the
+// agent uses: plugins/host to a plugin process running the sink (this test
+// binary, re-executed, with the settings the agent gives plugins), which
+// sends them, 8 at a time, to a receiver in a third process that answers at
+// once. Run it as
+//
+//	go test -run XXX -bench Plugin ./sinks/webhook/
+//
+// ns/event is wall time per event; plugin-cpu-ns/event (Linux only) is the
+// plugin process's CPU time per event: decoding the batches, the sink,
+// net/http, the Go runtime, the kernel's share of its syscalls. Its
+// resolution is the kernel's clock tick, so give it a second or more.
+func BenchmarkPlugin(b *testing.B) {
+	base := startBenchReceiver(b, 0)
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := host.Start(context.Background(), host.Spec{Name: "bench", Command: []string{self}, Env: []string{pluginEnv + "=1"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(p.Close)
+	if err := p.Configure(context.Background(), []byte(`{"url": "`+base+`/hook", "concurrency": 8}`)); err != nil {
+		b.Fatal(err)
+	}
+	events := make([]sdk.Event, 100)
+	for i := range events {
+		events[i] = qlikEvent()
+		events[i].ID = fmt.Sprintf("01J8Z6V7Q3ZK5W2N8M4R6T%04d", i)
+		events[i].Key = fmt.Sprintf("bfa83a7b-f6ef-4af4-a817-a3a68969%04d", i)
+	}
+	cpu0, cpuOK := pidCPU(p.Pid())
+	for b.Loop() {
+		results, err := p.Send(context.Background(), events)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i, r := range results {
+			if r.Outcome != sdk.Accepted {
+				b.Fatalf("event %d: %+v", i, r)
+			}
+		}
+	}
+	n := float64(b.N * len(events))
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
+	if cpu1, _ := pidCPU(p.Pid()); cpuOK {
+		b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/n, "plugin-cpu-ns/event")
+	}
+}
