@@ -5,8 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
+	"github.com/heraldhq/herald/internal/jsonenc"
 	"github.com/heraldhq/herald/plugins/sdk"
 )
 
@@ -43,7 +43,7 @@ func (o *jsonObject) key(name string) {
 
 func (o *jsonObject) str(name, v string) {
 	o.key(name)
-	o.b = appendJSONString(o.b, v)
+	o.b = jsonenc.AppendString(o.b, v)
 }
 
 // strOmit is a string field tagged omitempty.
@@ -99,9 +99,9 @@ func (o *jsonObject) mapOmit(name string, m map[string]string) {
 		if i > 0 {
 			o.b = append(o.b, ',')
 		}
-		o.b = appendJSONString(o.b, k)
+		o.b = jsonenc.AppendString(o.b, k)
 		o.b = append(o.b, ':')
-		o.b = appendJSONString(o.b, m[k])
+		o.b = jsonenc.AppendString(o.b, m[k])
 	}
 	o.b = append(o.b, '}')
 }
@@ -174,68 +174,4 @@ func appendEventJSON(b []byte, ev *sdk.Event) ([]byte, error) {
 	o.str("host", ev.Host)
 	o.strOmit("ref", ev.Ref)
 	return o.end()
-}
-
-const hexDigits = "0123456789abcdef"
-
-// htmlSafe tells the ASCII characters a JSON string holds as they are:
-// encoding/json's htmlSafeSet.
-var htmlSafe = func() (safe [utf8.RuneSelf]bool) {
-	for c := ' '; c < utf8.RuneSelf; c++ {
-		safe[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return safe
-}()
-
-// appendJSONString appends s as a JSON string the way encoding/json does by
-// default: '"', '\\' and control characters escaped, '<', '>' and '&' as
-// \u00XX (HTML-safe), invalid UTF-8 as \ufffd, and U+2028 and U+2029
-// escaped.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if htmlSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -134,22 +134,6 @@ func TestAppendJSONTimeOutOfRange(t *testing.T) {
 	}
 }
 
-// FuzzAppendJSONString holds the string escaping to encoding/json's.
-func FuzzAppendJSONString(f *testing.F) {
-	for _, s := range nastyStrings {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
-			t.Errorf("appendJSONString(%q) = %s, json.Marshal = %s", s, got, want)
-		}
-	})
-}
-
 // BenchmarkEncode compares the appenders with json.Marshal on an alert and
 // an outbox entry shaped like the qliksense pack's (benchEvent).
 func BenchmarkEncode(b *testing.B) {

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/heraldhq/herald/internal/jsonenc"
 	"github.com/heraldhq/herald/plugins/sdk"
 )
 
@@ -42,26 +42,26 @@ func heraldPayload(ev sdk.Event) herald {
 // quarter of a request's allocations.
 func appendHerald(b []byte, ev sdk.Event) ([]byte, error) {
 	b = append(b, `{"id":`...)
-	b = appendString(b, ev.ID)
+	b = jsonenc.AppendString(b, ev.ID)
 	b = append(b, `,"rule":`...)
-	b = appendString(b, ev.Rule)
+	b = jsonenc.AppendString(b, ev.Rule)
 	b = append(b, `,"status":`...)
-	b = appendString(b, string(ev.Status))
+	b = jsonenc.AppendString(b, string(ev.Status))
 	b = append(b, `,"key":`...)
-	b = appendString(b, ev.Key)
+	b = jsonenc.AppendString(b, ev.Key)
 	b = append(b, `,"severity":`...)
-	b = appendString(b, ev.Severity)
+	b = jsonenc.AppendString(b, ev.Severity)
 	b = append(b, `,"title":`...)
-	b = appendString(b, ev.Title)
+	b = jsonenc.AppendString(b, ev.Title)
 	b = append(b, `,"message":`...)
-	b = appendString(b, ev.Message)
+	b = jsonenc.AppendString(b, ev.Message)
 	b = append(b, `,"time":"`...)
 	b, err := ev.Time.AppendText(b) // RFC 3339 with nanoseconds, as MarshalJSON
 	if err != nil {
 		return nil, fmt.Errorf("time: %w", err)
 	}
 	b = append(b, `","host":`...)
-	b = appendString(b, ev.Host)
+	b = jsonenc.AppendString(b, ev.Host)
 	b = append(b, `,"fields":{`...)
 	keys := make([]string, 0, 16)
 	for k := range ev.Fields {
@@ -72,9 +72,9 @@ func appendHerald(b []byte, ev sdk.Event) ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = jsonenc.AppendString(b, k)
 		b = append(b, ':')
-		b = appendString(b, ev.Fields[k])
+		b = jsonenc.AppendString(b, ev.Fields[k])
 	}
 	return append(b, "}}"...), nil
 }
@@ -183,7 +183,7 @@ func butlerPayload(ev sdk.Event) (b butler, ok bool) {
 func appendButler(dst []byte, b butler) []byte {
 	for _, m := range b.members() {
 		dst = append(dst, m.key...)
-		dst = appendString(dst, m.value)
+		dst = jsonenc.AppendString(dst, m.value)
 	}
 	return append(dst, '}')
 }
@@ -235,65 +235,4 @@ func field(fields map[string]string, names ...string) string {
 		}
 	}
 	return ""
-}
-
-// jsonSafe tells the ASCII bytes that appendString copies as they are.
-var jsonSafe = func() (safe [utf8.RuneSelf]bool) {
-	for c := byte(' '); c < utf8.RuneSelf; c++ {
-		safe[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return safe
-}()
-
-// appendString appends s as a JSON string the way encoding/json does by
-// default: <, > and & escaped for HTML, invalid UTF-8 replaced by U+FFFD, and
-// U+2028 and U+2029 escaped for JavaScript.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
