@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heraldhq/herald/internal/cputime"
 	"github.com/heraldhq/herald/plugins/host"
 	"github.com/heraldhq/herald/plugins/sdk"
 )
@@ -149,7 +150,7 @@ func BenchmarkSend(b *testing.B) {
 				s, _ := configure(b, map[string]any{"url": base + "/hook", "concurrency": conc})
 				s.log = slog.New(slog.DiscardHandler) // as in the plugin, below its log level
 				before := receiverConns(b, base)
-				cpu0, cpuOK := processCPU()
+				cpu0, cpuOK := cputime.Self()
 				b.ReportAllocs()
 				for b.Loop() {
 					for i, r := range s.Send(context.Background(), events) {
@@ -160,7 +161,7 @@ func BenchmarkSend(b *testing.B) {
 				}
 				n := float64(b.N * len(events))
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
-				if cpu1, _ := processCPU(); cpuOK {
+				if cpu1, _ := cputime.Self(); cpuOK {
 					b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/n, "cpu-ns/event")
 				}
 				// net/http may dial a spare connection when a request finds
