@@ -271,11 +271,3 @@ func (x node) typeError(want string) error {
 	}
 	return &Error{Line: line, Key: x.path, Msg: "expected " + want + ", got " + got}
 }
-
-// line is x's line in the file, 0 when absent.
-func (x node) line() int {
-	if x.n == nil {
-		return 0
-	}
-	return x.n.Line
-}

@@ -182,15 +182,6 @@ func (e *Engine) Inputs() []string {
 	return names
 }
 
-// Rules returns the ids of the loaded rules, in load order.
-func (e *Engine) Rules() []string {
-	var ids []string
-	for _, r := range e.rules.Rules() {
-		ids = append(ids, r.ID)
-	}
-	return ids
-}
-
 // InputFor picks the input a file is replayed as: the only one there is, or
 // the one whose path patterns match the file's name. Archived logs are
 // renamed (…_System_Scheduler_<stamp>Z.log), so with several inputs a file

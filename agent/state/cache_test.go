@@ -62,14 +62,6 @@ func pendingFromCache(t *testing.T, s *Store, sink string, limit int) ([]Entry, 
 	return es, s.cache.hits.Load() - before
 }
 
-func seqsOf(es []Entry) []uint64 {
-	var out []uint64
-	for _, e := range es {
-		out = append(out, e.Seq)
-	}
-	return out
-}
-
 // A cached entry is exactly what decoding the file gives: the same fields,
 // times as JSON gives them back (no monotonic reading, the location JSON
 // chooses), no empty map where JSON gives nil. An event that JSON cannot give
