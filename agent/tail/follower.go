@@ -57,6 +57,10 @@ type follower struct {
 	curPath string // where the last scan found the file
 	missing int    // consecutive scans that did not find it
 	wake    chan struct{}
+
+	// wasUnreadable: the file was marked unreadable when it was opened; the
+	// first good check marks it readable again.
+	wasUnreadable bool
 }
 
 func newFollower(t *Tailer, h *os.File, m match, start int64, every time.Duration) *follower {
@@ -116,6 +120,7 @@ func (f *follower) run(header string) {
 	switch {
 	case errors.Is(err, errStopped):
 		f.t.remove(f)
+		return
 	case err == nil && f.t.cfg.Once:
 		log.Debug("read to the end", "offset", f.off)
 		f.finish(nil)
@@ -123,9 +128,16 @@ func (f *follower) run(header string) {
 		log.Info("file rotated away or deleted; drained", "offset", f.off)
 		f.finish(nil)
 	default:
-		log.Warn("stopped following file", "offset", f.off, "err", err)
+		// Logged when the file starts failing, not at every attempt: the
+		// next scan follows it again, and it may fail again.
+		if f.t.markUnreadable(f.path, err) {
+			log.Warn("cannot read file", "offset", f.off, "err", err)
+		} else {
+			log.Debug("stopped following file", "offset", f.off, "err", err)
+		}
 		f.finish(err)
 	}
+	f.t.publish(false)
 }
 
 // loop sends Opened and checks the file until it is gone and drained (nil),
@@ -147,6 +159,12 @@ func (f *follower) loop(header string) error {
 	defer tick.Stop()
 	for {
 		done, err := f.check()
+		if err == nil && f.wasUnreadable {
+			f.wasUnreadable = false
+			if f.t.markReadable(f.path, "file readable again") {
+				f.t.publish(false)
+			}
+		}
 		if done || err != nil || f.t.cfg.Once {
 			return err
 		}

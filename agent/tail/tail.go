@@ -150,6 +150,11 @@ type Config struct {
 	Once bool
 	// Logger receives what the tailer has to say; nil discards it.
 	Logger *slog.Logger
+	// OnStatus, when set, receives the tailer's Status after the initial
+	// scan, and after every later scan or follower close/open that changes
+	// it. It is called from the tailer's goroutines, one call at a time, and
+	// must not block.
+	OnStatus func(Status)
 
 	// ownReadBacklog overrides DefaultOwnReadBacklog in tests and benchmarks.
 	ownReadBacklog int64
@@ -173,6 +178,9 @@ type hooks struct {
 	// scanned runs after each scan for files, with the time to the next
 	// timed scan that scan chose.
 	scanned func(next time.Duration)
+	// open, when set, opens a newly found file instead of openFile, so a
+	// test can make a file unreadable even as root.
+	open func(path string) (*os.File, error)
 }
 
 // Kind says what an Event reports.
@@ -252,8 +260,20 @@ type Tailer struct {
 
 	ownReadBacklog int64 // unread bytes from which followers read with their own handle
 
-	pathErrs map[string]string // last error logged per path; scan goroutine only
-	watch    *watcher          // nil when polling only
+	// unreadable holds the matching files that cannot be opened or read,
+	// by path; guarded by mu. patterns is the status of each pattern at the
+	// last scan, guarded by mu; patternEmpty whether each matched nothing,
+	// for logging the change (scan goroutine only).
+	unreadable   map[string]FileProblem
+	patterns     []PatternStatus
+	patternEmpty []bool
+
+	// statusMu serialises OnStatus calls; lastStatus is the last one made.
+	statusMu   sync.Mutex
+	lastStatus Status
+	published  bool
+
+	watch *watcher // nil when polling only
 
 	// The intervals of timed scans and file checks, without file
 	// notifications and with them (see Config).
@@ -287,16 +307,17 @@ func Start(ctx context.Context, cfg Config) (*Tailer, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	t := &Tailer{
-		cfg:       cfg,
-		log:       log,
-		ctx:       ctx,
-		cancel:    cancel,
-		events:    make(chan []Event, batchBuffer),
-		free:      make(chan []Event, batchBuffer+2), // the buffered ones, the consumer's, one being filled
-		done:      make(chan struct{}),
-		followers: map[string]*follower{},
-		closed:    map[string]closedFile{},
-		pathErrs:  map[string]string{},
+		cfg:          cfg,
+		log:          log,
+		ctx:          ctx,
+		cancel:       cancel,
+		events:       make(chan []Event, batchBuffer),
+		free:         make(chan []Event, batchBuffer+2), // the buffered ones, the consumer's, one being filled
+		done:         make(chan struct{}),
+		followers:    map[string]*follower{},
+		closed:       map[string]closedFile{},
+		unreadable:   map[string]FileProblem{},
+		patternEmpty: make([]bool, len(cfg.Paths)),
 	}
 	t.stopped = ctx.Done()
 	t.pollEvery, t.notifiedPoll = cfg.PollInterval, cfg.PollInterval
@@ -481,7 +502,7 @@ type match struct {
 // in both cases, when it is set).
 func (t *Tailer) scan(initial, timed bool) (next time.Duration) {
 	notified := t.watchPatterns()
-	found := t.glob()
+	found, matched := t.glob()
 	now := time.Now()
 
 	t.mu.Lock()
@@ -521,6 +542,11 @@ func (t *Tailer) scan(initial, timed bool) (next time.Duration) {
 		}
 		t.follow(m, initial)
 	}
+	patterns := t.patternStatuses(matched)
+	t.mu.Lock()
+	t.patterns = patterns
+	t.mu.Unlock()
+	t.publish(initial)
 	if h := t.cfg.hooks; h != nil {
 		h.scanned(next)
 	}
@@ -545,12 +571,14 @@ func (t *Tailer) watchPatterns() bool {
 }
 
 // glob returns the regular files matching the config, one per identity, in
-// path order.
-func (t *Tailer) glob() []match {
+// path order, and for each pattern the paths it matched that count for its
+// status: regular files, and those that could not be looked at.
+func (t *Tailer) glob() ([]match, [][]string) {
 	var out []match
+	matched := make([][]string, len(t.cfg.Paths))
 	keys := map[string]bool{}
-	seenPaths := map[string]bool{}
-	for _, pattern := range t.cfg.Paths {
+	counts := map[string]bool{} // looked at: whether the path counts for a pattern
+	for i, pattern := range t.cfg.Paths {
 		paths, err := expand(pattern)
 		if err != nil {
 			// Only a malformed pattern fails, and Start validated them.
@@ -558,48 +586,74 @@ func (t *Tailer) glob() []match {
 			continue
 		}
 		for _, p := range paths {
-			if seenPaths[p] || excluded(t.cfg.Exclude, p) {
+			if excluded(t.cfg.Exclude, p) {
 				continue
 			}
-			seenPaths[p] = true
-			key, regular, err := statKey(p)
-			if err != nil {
-				t.pathError(p, err)
-				continue
+			c, done := counts[p]
+			if !done {
+				c = t.look(p, keys, &out)
+				counts[p] = c
 			}
-			delete(t.pathErrs, p)
-			if !regular || keys[key] {
-				continue
+			if c {
+				matched[i] = append(matched[i], p)
 			}
-			keys[key] = true
-			out = append(out, match{path: p, key: key})
 		}
 	}
-	for p := range t.pathErrs {
-		if !seenPaths[p] {
-			delete(t.pathErrs, p)
+	t.mu.Lock()
+	var gone []string
+	for p := range t.unreadable {
+		if !counts[p] {
+			gone = append(gone, p)
 		}
 	}
-	return out
+	t.mu.Unlock()
+	for _, p := range gone {
+		t.markReadable(p, "unreadable file disappeared")
+	}
+	return out, matched
 }
 
-// pathError logs a failure to look at a matching path, once per distinct error.
-func (t *Tailer) pathError(path string, err error) {
+// look stats a matching path and adds a regular file of a new identity to
+// out. It reports whether the path counts as a match: a regular file, or
+// one that exists but could not be looked at.
+func (t *Tailer) look(p string, keys map[string]bool, out *[]match) bool {
+	key, regular, err := statKey(p)
+	if err != nil {
+		return t.cannotRead(p, err)
+	}
+	if !regular {
+		return false
+	}
+	if !keys[key] {
+		keys[key] = true
+		*out = append(*out, match{path: p, key: key})
+	}
+	return true
+}
+
+// cannotRead records a failure to look at or open a matching file, logging
+// it when it starts (never once per scan). A file that vanished between the
+// glob and the failure is not a problem: the next scan settles it. It
+// reports whether the file is still there.
+func (t *Tailer) cannotRead(path string, err error) bool {
 	if isNotExist(err) {
-		return // gone between the glob and the stat: the next scan settles it
+		return false
 	}
-	msg := err.Error()
-	if t.pathErrs[path] != msg {
-		t.pathErrs[path] = msg
-		t.log.Warn("cannot follow file", "path", path, "err", err)
+	if t.markUnreadable(path, err) {
+		t.log.Warn("cannot read file", "path", path, "err", err)
 	}
+	return true
 }
 
 // follow opens a newly found file, decides where to start and starts its follower.
 func (t *Tailer) follow(m match, initial bool) {
-	h, err := openFile(m.path)
+	open := openFile
+	if h := t.cfg.hooks; h != nil && h.open != nil {
+		open = h.open
+	}
+	h, err := open(m.path)
 	if err != nil {
-		t.pathError(m.path, err)
+		t.cannotRead(m.path, err)
 		return
 	}
 	key, err := handleKey(h)
@@ -611,7 +665,7 @@ func (t *Tailer) follow(m match, initial bool) {
 	fi, err := h.Stat()
 	if err != nil {
 		h.Close()
-		t.pathError(m.path, err)
+		t.cannotRead(m.path, err)
 		return
 	}
 	start, why, err := t.startOffset(h, m, fi.Size(), initial)
@@ -621,7 +675,7 @@ func (t *Tailer) follow(m match, initial bool) {
 	}
 	if err != nil {
 		h.Close()
-		t.pathError(m.path, err)
+		t.cannotRead(m.path, err)
 		return
 	}
 	// A file is checked at the longer interval only when changes to it are
@@ -632,6 +686,9 @@ func (t *Tailer) follow(m match, initial bool) {
 		every = t.notifiedRead
 	}
 	f := newFollower(t, h, m, start, every)
+	// A file that could not be read before is readable again once its
+	// follower has read it; until then it stays unreadable.
+	f.wasUnreadable = t.isUnreadable(m.path)
 	t.mu.Lock()
 	if _, dup := t.followers[key]; dup || t.ctx.Err() != nil {
 		t.mu.Unlock()
@@ -641,7 +698,11 @@ func (t *Tailer) follow(m match, initial bool) {
 	t.followers[key] = f
 	t.wg.Add(1)
 	t.mu.Unlock()
-	t.log.Info("following file", "path", m.path, "key", key, "offset", start, "why", why)
+	lv := slog.LevelInfo
+	if f.wasUnreadable {
+		lv = slog.LevelDebug // "file readable again" says it, once it is
+	}
+	t.log.Log(t.ctx, lv, "following file", "path", m.path, "key", key, "offset", start, "why", why)
 	go f.run(header)
 }
 
