@@ -30,6 +30,7 @@ type harness struct {
 	checks   map[string]int   // checks done per key
 	scans    int
 	nextScan time.Duration // the interval the last scan chose
+	statuses []Status      // every status OnStatus got
 	change   chan struct{} // closed and replaced whenever the above change
 
 	pending []Event // received in a batch but not yet returned
@@ -61,7 +62,19 @@ func newHarness(t *testing.T, dir string, cfg Config, opts ...harnessOption) *ha
 			cfg.ReadInterval = 10 * time.Millisecond
 		}
 	}
+	var open func(string) (*os.File, error)
+	if cfg.hooks != nil {
+		open = cfg.hooks.open // a test's own hook, kept
+	}
+	onStatus := cfg.OnStatus
+	cfg.OnStatus = func(s Status) {
+		if onStatus != nil {
+			onStatus(s)
+		}
+		h.update(func() { h.statuses = append(h.statuses, s) })
+	}
 	cfg.hooks = &hooks{
+		open:        open,
 		beforeCheck: func(string) { h.gate.RLock() },
 		afterCheck: func(key string, seen int64) {
 			h.gate.RUnlock()

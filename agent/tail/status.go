@@ -116,7 +116,7 @@ func whyNoMatch(pattern string) (deepest, problem string) {
 			break
 		}
 		if err == nil {
-			err = fmt.Errorf("%s is not a folder", dir)
+			err = errors.New("not a folder")
 		}
 		below, belowPath = err, dir
 		parent := filepath.Dir(dir)
