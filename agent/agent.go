@@ -64,6 +64,8 @@ type Agent struct {
 	rules  *rules.Set
 	sinks  []*sinkSpec
 	life   *lifecycle.Lifecycle
+	// self is the self-watch; a reload hands the running one to the next agent.
+	self *selfState
 }
 
 // Load builds parsers, compiles rules and prepares sink plugins from cfg. It does
@@ -85,7 +87,7 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 		}
 		opts.Executable = exe
 	}
-	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger}
+	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger, self: newSelfState(opts.Logger, opts.Now)}
 	var errs []error
 
 	infos := map[string]rules.InputInfo{}
@@ -140,7 +142,7 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 	for _, s := range a.sinks {
 		lsinks = append(lsinks, lifecycle.Sink{Name: s.cfg.Name, Kind: s.kind})
 	}
-	a.life, err = lifecycle.New(cfg.Agent.Host, ruleInfos(set), lsinks, opts.Now)
+	a.life, err = lifecycle.New(cfg.Agent.Host, append(ruleInfos(set), selfRules(cfg.SelfWatch)...), lsinks, opts.Now)
 	if err != nil {
 		return nil, err
 	}

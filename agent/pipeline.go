@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/heraldhq/herald/agent/lifecycle"
 	"github.com/heraldhq/herald/agent/metrics"
+	"github.com/heraldhq/herald/agent/selfwatch"
 	"github.com/heraldhq/herald/agent/state"
 	"github.com/heraldhq/herald/agent/tail"
 	"github.com/heraldhq/herald/parsers"
@@ -60,6 +62,7 @@ type pipeline struct {
 	next  *batch      // being filled
 	dirty []*openFile // files read since next began
 	warn  *warnLimiter
+	act   *inputActivity // what the self-watch learns of this input
 }
 
 // batch is what one transaction commits: the matches of the records completed
@@ -144,6 +147,7 @@ func (p *pipeline) run(ctx context.Context) error {
 	p.files = map[string]*openFile{}
 	p.next = &batch{}
 	p.warn = newWarnLimiter(a.log, time.Minute)
+	p.act = a.self.input(p.in.cfg.Name)
 	t, err := tail.Start(ctx, tail.Config{
 		Paths:        p.in.cfg.Paths,
 		Exclude:      p.in.cfg.Exclude,
@@ -152,6 +156,7 @@ func (p *pipeline) run(ctx context.Context) error {
 		Positions:    positions{p.store},
 		Logger:       a.log.With("input", p.in.cfg.Name),
 		Once:         p.once,
+		OnStatus:     p.tailStatus,
 	})
 	if err != nil {
 		return err
@@ -306,6 +311,7 @@ func (p *pipeline) handleSome(evs []tail.Event) int {
 		if f != nil && lines > 0 {
 			p.im.LinesRead.Add(float64(lines))
 			f.pos.Store(f.offset)
+			p.act.sawLine(time.Now())
 		}
 		f, lines = nil, 0
 	}
@@ -339,7 +345,10 @@ func (p *pipeline) handle(ev *tail.Event) {
 	switch ev.Kind {
 	case tail.Opened:
 		f := &openFile{key: ev.Key, path: ev.Path, offset: ev.Line.Offset, fingerprint: ev.Fingerprint,
-			dec: p.in.parser.NewDecoder(p.in.cfg.Name, ev.Path, p.agent.rules.Filter(p.in.cfg.Name))}
+			dec: p.in.parser.NewDecoder(p.in.cfg.Name, ev.Path, p.filter())}
+		if fi, err := os.Stat(ev.Path); err == nil {
+			p.act.sawLine(fi.ModTime()) // silence counts from the file's last write
+		}
 		if ev.Header != "" {
 			if pr, ok := f.dec.(parsers.Primer); ok {
 				pr.Prime(ev.Header)
@@ -364,6 +373,62 @@ func (p *pipeline) handle(ev *tail.Event) {
 			p.agent.log.Warn("stopped reading file", "input", p.in.cfg.Name, "path", f.path, "err", ev.Err)
 		}
 	}
+}
+
+// filter returns the rules' prefilter of this input, which sees every
+// record's raw text. For a Qlik input it also tells the self-watch whether rows,
+// and rows at INFO level, go by: without INFO rows (the Scheduler trace level
+// lowered in the QMC) reload outcomes are not logged. The check costs one
+// atomic load per record while an INFO row has already been seen since the
+// self-watch last looked.
+func (p *pipeline) filter() parsers.Filter {
+	inner := p.agent.rules.Filter(p.in.cfg.Name)
+	if p.in.cfg.Parser != "qlik" {
+		return inner
+	}
+	act := p.act
+	return func(raw string) bool {
+		if !act.info.Load() {
+			act.rows.Store(true)
+			if strings.Contains(raw, "\tINFO\t") {
+				act.info.Store(true)
+			}
+		}
+		return inner == nil || inner(raw)
+	}
+}
+
+// tailStatus turns what the tailer found into self-watch conditions: an input
+// whose patterns match no readable file is blind (and down), a file that
+// matches but cannot be read is unreadable.
+func (p *pipeline) tailStatus(st tail.Status) {
+	name := p.in.cfg.Name
+	w := p.agent.self.watch
+	blind := st.Followed == 0 && len(st.Patterns) > 0
+	if blind {
+		var why []string
+		for _, ps := range st.Patterns {
+			why = append(why, ps.Problem)
+		}
+		w.Set(selfwatch.Condition{
+			Kind: selfwatch.InputBlind, Subject: name,
+			Summary: fmt.Sprintf("input %s follows no file: %s", name, strings.Join(why, "; ")),
+			Fix:     "Correct the input's paths in herald.toml (the Qlik log folder, its drive) or give the service account the right to list the folder; `herald check` names the deepest folder that exists.",
+		})
+	} else {
+		w.Clear(selfwatch.InputBlind, name)
+	}
+	p.im.SetUp(!blind)
+	unreadable := map[string]bool{}
+	for _, fp := range st.Unreadable {
+		unreadable[fp.Path] = true
+		w.Set(selfwatch.Condition{
+			Kind: selfwatch.FileUnreadable, Subject: fp.Path, Scope: name, Since: fp.Since,
+			Summary: fmt.Sprintf("input %s cannot read %s: %s", name, fp.Path, fp.Err),
+			Fix:     "Give the Herald service account read access to the file (Qlik's log folders are readable by Users by default); a sharing violation means another program holds the file open without read sharing.",
+		})
+	}
+	w.ClearScope(selfwatch.FileUnreadable, name, func(path string) bool { return unreadable[path] })
 }
 
 // emitFor returns the decoder callback of one file: parse errors are counted and
@@ -475,8 +540,10 @@ func (p *pipeline) commit(ctx context.Context, b *batch) error {
 			return nil
 		})
 		if err == nil {
+			p.agent.self.stateOK()
 			break
 		}
+		p.agent.self.stateFailed(p.store.Path(), err)
 		p.agent.log.Error("cannot save state; tailing waits and retries", "input", p.in.cfg.Name, "err", err, "retry_in", delay)
 		select {
 		case <-ctx.Done():

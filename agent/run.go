@@ -14,6 +14,7 @@ import (
 	"github.com/heraldhq/herald/agent/server"
 	"github.com/heraldhq/herald/agent/state"
 	"github.com/heraldhq/herald/plugins/host"
+	"github.com/heraldhq/herald/plugins/sdk"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -73,6 +74,9 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 	if a.opts.Version != "" {
 		m.SetBuildInfo(a.opts.Version, a.opts.Commit)
 	}
+	// The self-watch spans reloads (see below): a condition keeps when it
+	// started.
+	reg.MustRegister(a.self.watch.Collector())
 
 	var current atomic.Pointer[Agent]
 	current.Store(a)
@@ -94,6 +98,7 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 			a.log.Warn("data_dir changed in the config; it takes effect at the next restart", "running", cur.cfg.Agent.DataDir)
 			next.cfg.Agent.DataDir = cur.cfg.Agent.DataDir
 		}
+		next.self = cur.self
 		cur, plugins = next, nextPlugins
 		current.Store(cur)
 		a.log.Info("configuration reloaded", "config", cur.cfg.Path, "rules", len(cur.rules.Rules()), "sinks", len(cur.sinks))
@@ -138,7 +143,7 @@ func (a *Agent) serve(ctx context.Context, store *state.Store, reg *prometheus.R
 			Logger:    a.log, // the dispatcher adds sink=NAME
 			BatchSize: s.spec.cfg.BatchSize,
 			Connect:   s.connect,
-			Observer:  m.Dispatch(),
+			Observer:  a.self.observer(m.Dispatch()),
 		})
 	}
 	notify := func(sink string) {
@@ -155,7 +160,7 @@ func (a *Agent) serve(ctx context.Context, store *state.Store, reg *prometheus.R
 			Listen:   a.cfg.Server.Listen,
 			Logger:   a.log,
 			Registry: reg,
-			Health:   func() server.Health { return server.HealthOf(m.Up()) },
+			Health:   func() server.Health { return a.self.health(m) },
 			Alerts:   func() (any, error) { return openAlerts(store) },
 		})
 		for _, h := range a.hooks {
@@ -190,6 +195,13 @@ func (a *Agent) serve(ctx context.Context, store *state.Store, reg *prometheus.R
 		defer dwg.Done()
 		a.prune(dctx, store)
 	}()
+	if !ro.Once {
+		dwg.Add(1)
+		go func() {
+			defer dwg.Done()
+			a.newSelfAlerter(store, m, sinks, notify).run(dctx)
+		}()
+	}
 
 	caps := map[string]int{}
 	for _, s := range a.sinks {
@@ -379,6 +391,25 @@ func (s *runningSink) connect(ctx context.Context) (dispatch.Sender, error) {
 	}
 	s.plugin = p
 	return s.metrics.InstrumentSender(s.spec.cfg.Name, p), nil
+}
+
+// sendDirect sends one event to the sink's running plugin outside its
+// dispatcher and outbox: for a self-alert that the state could not save.
+func (s *runningSink) sendDirect(ctx context.Context, ev sdk.Event) (sdk.Result, error) {
+	s.mu.Lock()
+	p := s.plugin
+	s.mu.Unlock()
+	if p == nil || p.Exited() {
+		return sdk.Result{}, fmt.Errorf("sink %q: no running plugin", s.spec.cfg.Name)
+	}
+	res, err := p.Send(ctx, []sdk.Event{ev})
+	if err != nil {
+		return sdk.Result{}, err
+	}
+	if len(res) != 1 {
+		return sdk.Result{}, fmt.Errorf("sink %q: %d answers for one event", s.spec.cfg.Name, len(res))
+	}
+	return res[0], nil
 }
 
 func (s *runningSink) close() {

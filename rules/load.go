@@ -83,6 +83,10 @@ var ruleKeys = map[string]bool{
 
 var validID = regexp.MustCompile(`^[a-z0-9._-]+$`)
 
+// ReservedPrefix starts the ids of the rules under which Herald raises alerts
+// about itself (agent/selfwatch); no rule file may use it.
+const ReservedPrefix = "herald."
+
 // source is one rule file or pack to load.
 type source struct {
 	name string // file path, or "pack:<name>"
@@ -296,6 +300,8 @@ func newRule(rs ruleSpec, file string, line int, keyLines map[string]int) (*Rule
 		r = nil // nothing else can name it
 	case !validID.MatchString(rs.ID):
 		fail("id", "%q may only contain a-z, 0-9, '.', '_' and '-'", rs.ID)
+	case strings.HasPrefix(rs.ID, ReservedPrefix):
+		fail("id", "%q starts with %q, which is reserved for Herald's alerts about itself", rs.ID, ReservedPrefix)
 	}
 	action := Action(rs.Action)
 	switch {

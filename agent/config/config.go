@@ -16,6 +16,8 @@ type Config struct {
 	Sinks  []Sink  `toml:"sink"`
 	Rules  Rules   `toml:"rules"`
 	Server Server  `toml:"server"`
+	// SelfWatch says when Herald alerts about its own blindness.
+	SelfWatch SelfWatch `toml:"self_watch"`
 }
 
 // Agent holds agent-wide settings.
@@ -52,6 +54,9 @@ type Input struct {
 	// set) lets the tailer choose: 10s where file notifications watch every
 	// pattern's folder, 1s otherwise (agent/tail).
 	PollInterval Duration `toml:"poll_interval"`
+	// MaxSilence raises a self-alert when the input has produced no new line
+	// for this long (type file). Zero (not set) turns the check off.
+	MaxSilence Duration `toml:"max_silence"`
 
 	// Path is the URL path served on [server].listen (type http).
 	Path string `toml:"path"`
@@ -89,6 +94,38 @@ type Rules struct {
 type Server struct {
 	// Listen is host:port; empty disables the server.
 	Listen string `toml:"listen"`
+}
+
+// SelfWatch configures the conditions under which Herald cannot see or
+// deliver, which it reports on /healthz and in metrics at once, and raises as
+// alerts of its own once they last (see agent/selfwatch). Zero values take
+// the defaults in defaults.go.
+type SelfWatch struct {
+	// Alerts turns self-alerts on or off. Default true. Off, the conditions
+	// still show on /healthz, in metrics and in the log.
+	Alerts bool `toml:"alerts"`
+	// Sinks are the sinks self-alerts go to (names or kind:<plugin>). Default:
+	// every sink. An alert about a sink never goes to that sink.
+	Sinks []string `toml:"sinks"`
+	// Severity of self-alerts. Default "critical".
+	Severity string `toml:"severity"`
+	// CheckInterval is how often conditions that depend on time are checked.
+	CheckInterval Duration `toml:"check_interval"`
+	// Each *After is how long a condition lasts before it is raised as an alert.
+	InputBlindAfter     Duration `toml:"input_blind_after"`
+	FileUnreadableAfter Duration `toml:"file_unreadable_after"`
+	StateFailingAfter   Duration `toml:"state_failing_after"`
+	// TraceLevelWindow is how long a qlik input's rows may show no INFO level
+	// before Herald says the Scheduler trace level was lowered.
+	TraceLevelWindow Duration `toml:"trace_level_window"`
+	// SinkPendingAfter is how old a sink's oldest undelivered event may grow.
+	SinkPendingAfter Duration `toml:"sink_pending_after"`
+	// DeadLettersFor is how long a sink's dead-letter condition lasts after
+	// its last event was rejected for good.
+	DeadLettersFor Duration `toml:"dead_letters_for"`
+	// PluginRestarts within PluginRestartsWindow make a crashing plugin.
+	PluginRestarts       int      `toml:"plugin_restarts"`
+	PluginRestartsWindow Duration `toml:"plugin_restarts_window"`
 }
 
 // Duration is a time.Duration written as a string such as "500ms" or "2s".

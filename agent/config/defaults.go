@@ -3,6 +3,7 @@ package config
 import (
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Defaults of keys that are not platform-specific.
@@ -14,6 +15,19 @@ const (
 	DefaultStartAt    = "end"
 	DefaultBatchSize  = 100
 	DefaultMaxPending = 100000
+
+	// Self-watch defaults: a condition shows on /healthz at once, and becomes
+	// an alert once it has lasted this long.
+	DefaultSelfSeverity         = "critical"
+	DefaultCheckInterval        = 10 * time.Second
+	DefaultInputBlindAfter      = 3 * time.Minute
+	DefaultFileUnreadableAfter  = 3 * time.Minute
+	DefaultStateFailingAfter    = time.Minute
+	DefaultTraceLevelWindow     = 2 * time.Hour
+	DefaultSinkPendingAfter     = 15 * time.Minute
+	DefaultDeadLettersFor       = time.Hour
+	DefaultPluginRestarts       = 3
+	DefaultPluginRestartsWindow = 10 * time.Minute
 )
 
 // applyDefaults fills in every key the file left out.
@@ -57,6 +71,35 @@ func (d *decoder) applyDefaults(c *Config, hostname func() (string, error)) {
 		if in.StartAt == "" {
 			in.StartAt = DefaultStartAt
 		}
+	}
+	sw := &c.SelfWatch
+	if !d.present[keyPath{"self_watch", "alerts"}.String()] {
+		sw.Alerts = true
+	}
+	if sw.Severity == "" {
+		sw.Severity = DefaultSelfSeverity
+	}
+	// A key set to "0s" means no grace period: only absent keys default.
+	for _, dd := range []struct {
+		key string
+		v   *Duration
+		def time.Duration
+	}{
+		{"check_interval", &sw.CheckInterval, DefaultCheckInterval},
+		{"input_blind_after", &sw.InputBlindAfter, DefaultInputBlindAfter},
+		{"file_unreadable_after", &sw.FileUnreadableAfter, DefaultFileUnreadableAfter},
+		{"state_failing_after", &sw.StateFailingAfter, DefaultStateFailingAfter},
+		{"trace_level_window", &sw.TraceLevelWindow, DefaultTraceLevelWindow},
+		{"sink_pending_after", &sw.SinkPendingAfter, DefaultSinkPendingAfter},
+		{"dead_letters_for", &sw.DeadLettersFor, DefaultDeadLettersFor},
+		{"plugin_restarts_window", &sw.PluginRestartsWindow, DefaultPluginRestartsWindow},
+	} {
+		if !d.present[keyPath{"self_watch", dd.key}.String()] {
+			dd.v.Duration = dd.def
+		}
+	}
+	if !d.present[keyPath{"self_watch", "plugin_restarts"}.String()] {
+		sw.PluginRestarts = DefaultPluginRestarts
 	}
 	for i := range c.Sinks {
 		if !d.present[keyPath{"sink"}.index(i).key("batch_size").String()] {

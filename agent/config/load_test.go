@@ -70,6 +70,7 @@ func TestParseFullExample(t *testing.T) {
 			ParserOptions: map[string]any{"timezone": "Europe/Berlin"},
 			StartAt:       "beginning",
 			PollInterval:  Duration{250 * time.Millisecond},
+			MaxSilence:    Duration{2 * time.Hour},
 		}, {
 			Name:   "signl4-callbacks",
 			Type:   "http",
@@ -97,6 +98,13 @@ func TestParseFullExample(t *testing.T) {
 			Packs: []string{"qliksense"},
 		},
 		Server: Server{Listen: "127.0.0.1:9308"},
+		SelfWatch: SelfWatch{
+			Alerts: true, Sinks: []string{"chat"}, Severity: "warning",
+			CheckInterval: Duration{30 * time.Second}, InputBlindAfter: Duration{5 * time.Minute},
+			FileUnreadableAfter: Duration{5 * time.Minute}, StateFailingAfter: Duration{2 * time.Minute},
+			TraceLevelWindow: Duration{4 * time.Hour}, SinkPendingAfter: Duration{30 * time.Minute},
+			DeadLettersFor: Duration{2 * time.Hour}, PluginRestarts: 5, PluginRestartsWindow: Duration{15 * time.Minute},
+		},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse mismatch\n got: %+v\nwant: %+v", got, want)
@@ -133,7 +141,8 @@ func TestParseDefaults(t *testing.T) {
 			StartAt: "end",
 			// PollInterval left zero: the tailer chooses (agent/tail).
 		}},
-		Sinks: []Sink{{Name: "console", Plugin: "console", BatchSize: 100, MaxPending: DefaultMaxPending}},
+		Sinks:     []Sink{{Name: "console", Plugin: "console", BatchSize: 100, MaxPending: DefaultMaxPending}},
+		SelfWatch: defaultSelfWatch(),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse mismatch\n got: %+v\nwant: %+v", got, want)
@@ -460,5 +469,16 @@ func TestReadmeExample(t *testing.T) {
 	}
 	if len(c.Inputs) != 2 || len(c.Sinks) != 2 {
 		t.Errorf("README example: got %d inputs and %d sinks, want 2 and 2", len(c.Inputs), len(c.Sinks))
+	}
+}
+
+// defaultSelfWatch is [self_watch] as a config without it has it.
+func defaultSelfWatch() SelfWatch {
+	return SelfWatch{
+		Alerts: true, Severity: DefaultSelfSeverity, CheckInterval: Duration{DefaultCheckInterval},
+		InputBlindAfter: Duration{DefaultInputBlindAfter}, FileUnreadableAfter: Duration{DefaultFileUnreadableAfter},
+		StateFailingAfter: Duration{DefaultStateFailingAfter}, TraceLevelWindow: Duration{DefaultTraceLevelWindow},
+		SinkPendingAfter: Duration{DefaultSinkPendingAfter}, DeadLettersFor: Duration{DefaultDeadLettersFor},
+		PluginRestarts: DefaultPluginRestarts, PluginRestartsWindow: Duration{DefaultPluginRestartsWindow},
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Allowed values of the enumerated keys.
@@ -18,7 +19,7 @@ var (
 	// reservedPaths are served by Herald itself on [server].listen.
 	reservedPaths = []string{"/", "/metrics", "/healthz", "/alerts"}
 	// fileOnlyKeys and httpOnlyKeys may only be set on inputs of that type.
-	fileOnlyKeys = []string{"paths", "exclude", "start_at", "poll_interval"}
+	fileOnlyKeys = []string{"paths", "exclude", "start_at", "poll_interval", "max_silence"}
 	httpOnlyKeys = []string{"path", "format", "token"}
 )
 
@@ -74,6 +75,8 @@ func (d *decoder) validate(c *Config) {
 		}
 	}
 
+	d.selfWatch(c)
+
 	listen := keyPath{"server", "listen"}
 	if c.Server.Listen != "" {
 		d.hostPort(listen, c.Server.Listen)
@@ -99,6 +102,44 @@ func (d *decoder) fileInput(p keyPath, in *Input) {
 	d.oneOf(p.key("start_at"), in.StartAt, startAts)
 	if d.present[p.key("poll_interval").String()] && in.PollInterval.Duration <= 0 {
 		d.addUnlessBad(p.key("poll_interval"), "must be positive, got %s", in.PollInterval.Duration)
+	}
+	if d.present[p.key("max_silence").String()] && in.MaxSilence.Duration < time.Minute {
+		d.addUnlessBad(p.key("max_silence"), "must be at least 1m (a scheduler that writes nothing for that long is normal only at night; try \"2h\"), got %s", in.MaxSilence.Duration)
+	}
+}
+
+// selfWatch checks [self_watch].
+func (d *decoder) selfWatch(c *Config) {
+	p := keyPath{"self_watch"}
+	sw := &c.SelfWatch
+	for _, k := range []struct {
+		key string
+		v   time.Duration
+		min time.Duration
+	}{
+		{"check_interval", sw.CheckInterval.Duration, time.Second},
+		{"input_blind_after", sw.InputBlindAfter.Duration, 0},
+		{"file_unreadable_after", sw.FileUnreadableAfter.Duration, 0},
+		{"state_failing_after", sw.StateFailingAfter.Duration, 0},
+		{"trace_level_window", sw.TraceLevelWindow.Duration, time.Minute},
+		{"sink_pending_after", sw.SinkPendingAfter.Duration, time.Second},
+		{"dead_letters_for", sw.DeadLettersFor.Duration, time.Second},
+		{"plugin_restarts_window", sw.PluginRestartsWindow.Duration, time.Second},
+	} {
+		if k.v < k.min || (k.min == 0 && k.v < 0) {
+			d.addUnlessBad(p.key(k.key), "must be at least %s, got %s", max(k.min, 0), k.v)
+		}
+	}
+	if sw.PluginRestarts < 1 {
+		d.addUnlessBad(p.key("plugin_restarts"), "must be at least 1, got %d", sw.PluginRestarts)
+	}
+	for j, s := range sw.Sinks {
+		if strings.HasPrefix(s, "kind:") {
+			continue
+		}
+		if !slices.ContainsFunc(c.Sinks, func(k Sink) bool { return k.Name == s }) {
+			d.addUnlessBad(p.key("sinks").index(j), "no [[sink]] named %q", s)
+		}
 	}
 }
 

@@ -496,5 +496,16 @@ func eventID(origin, rule, status, key string, at time.Time) string {
 	return hex.EncodeToString(sum[:12])
 }
 
+// Route returns the names of the sinks the events of the rule with this id go
+// to; nil for an unknown rule. The slice is shared: do not change it.
+func (l *Lifecycle) Route(id string) []string {
+	r := l.rules[id]
+	if r == nil {
+		return nil
+	}
+	to, _ := l.sinksOf(r)
+	return to
+}
+
 // Rule returns the rule with the given id, or nil.
 func (l *Lifecycle) Rule(id string) *RuleInfo { return l.rules[id] }

@@ -67,6 +67,18 @@ type Health struct {
 	Plugins map[string]bool
 	// Detail says more about what is wrong, by component (optional).
 	Detail map[string]string
+	// Conditions are the active conditions under which the agent cannot see
+	// or deliver (agent/selfwatch); each makes OK false.
+	Conditions []Condition
+}
+
+// Condition is one active self-watch condition, as /healthz shows it.
+type Condition struct {
+	Condition string    `json:"condition"`
+	Subject   string    `json:"subject"`
+	Since     time.Time `json:"since"`
+	Summary   string    `json:"summary"`
+	Fix       string    `json:"fix"`
 }
 
 // HealthOf returns a Health that is OK when every input and plugin runs.
@@ -278,8 +290,10 @@ type healthBody struct {
 	Status  string            `json:"status"` // ok or down
 	Inputs  map[string]bool   `json:"inputs"`
 	Plugins map[string]bool   `json:"plugins"`
-	Down    []string          `json:"down,omitempty"` // "input NAME", "plugin NAME"
+	Down    []string          `json:"down,omitempty"` // "input NAME", "plugin NAME", "CONDITION SUBJECT"
 	Detail  map[string]string `json:"detail,omitempty"`
+	// Conditions lists every active condition, with what to do about it.
+	Conditions []Condition `json:"conditions,omitempty"`
 }
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
@@ -287,7 +301,7 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	if s.cfg.Health != nil {
 		h = s.cfg.Health()
 	}
-	body := healthBody{Status: "ok", Inputs: h.Inputs, Plugins: h.Plugins, Detail: h.Detail}
+	body := healthBody{Status: "ok", Inputs: h.Inputs, Plugins: h.Plugins, Detail: h.Detail, Conditions: h.Conditions}
 	if body.Inputs == nil {
 		body.Inputs = map[string]bool{}
 	}
@@ -299,6 +313,9 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 		code = http.StatusServiceUnavailable
 		body.Status = "down"
 		body.Down = append(downOf("input", h.Inputs), downOf("plugin", h.Plugins)...)
+		for _, c := range h.Conditions {
+			body.Down = append(body.Down, c.Condition+" "+c.Subject)
+		}
 	}
 	s.writeJSON(w, code, body)
 }
