@@ -160,9 +160,9 @@ func selfRules(sw config.SelfWatch) []*lifecycle.RuleInfo {
 // selfAlerter runs the time-based detectors and raises and resolves the
 // self-alerts of one configuration (serve starts one per reload).
 type selfAlerter struct {
-	agent *Agent
-	s     *selfState
-	store *state.Store
+	agent  *Agent
+	s      *selfState
+	store  *state.Store
 	m      *metrics.Metrics
 	sinks  []*runningSink
 	notify func(sink string)
