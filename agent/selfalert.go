@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -169,8 +171,8 @@ type selfAlerter struct {
 	cfg    config.SelfWatch
 
 	// alerted are the conditions with an open self-alert, by rule id and
-	// subject; stored tells whether that alert is in the state (it is not
-	// when the store could not save it and it was sent directly).
+	// subject, each with whether that alert is in the state (it is not when
+	// the store could not save it and it was sent directly).
 	alerted map[[2]string]bool
 }
 
@@ -186,7 +188,7 @@ func (sa *selfAlerter) run(ctx context.Context) {
 		for _, al := range tx.Alerts(func(al state.Alert) bool {
 			return strings.HasPrefix(al.Rule, "herald.") && al.Status != sdk.StatusResolved
 		}) {
-			sa.alerted[[2]string{al.Rule, al.Key}] = true
+			sa.alerted[[2]string{al.Rule, al.Key}] = true // stored
 		}
 		return nil
 	}); err != nil {
@@ -239,14 +241,19 @@ func (sa *selfAlerter) check(ctx context.Context) {
 	for _, c := range sa.s.watch.Active() {
 		k := [2]string{c.Kind.RuleID(), c.Subject}
 		active[k] = c
-		if !sa.alerted[k] && now.Sub(c.Since) >= sa.grace(c.Kind) {
+		if _, open := sa.alerted[k]; !open && now.Sub(c.Since) >= sa.grace(c.Kind) {
 			sa.raise(ctx, c, now)
 		}
 	}
+	var ended [][2]string
 	for k := range sa.alerted {
 		if _, ok := active[k]; !ok {
-			sa.resolve(ctx, k, now)
+			ended = append(ended, k)
 		}
+	}
+	slices.SortFunc(ended, func(a, b [2]string) int { return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1])) })
+	for _, k := range ended {
+		sa.resolve(ctx, k, now)
 	}
 }
 
@@ -382,8 +389,8 @@ func (sa *selfAlerter) raise(ctx context.Context, c selfwatch.Condition, now tim
 	match := lifecycle.Match{Rule: rule, Key: c.Subject, Title: title, Message: msg, Fields: fields,
 		Time: c.Since, Origin: "herald:" + string(c.Kind) + ":" + c.Subject}
 	k := [2]string{rule.ID, c.Subject}
-	sa.alerted[k] = true
 	err := sa.apply(c.Kind, match)
+	sa.alerted[k] = err == nil
 	a.log.Warn("self-alert raised", "condition", c.Kind, "subject", c.Subject, "summary", c.Summary, "stored", err == nil)
 	if err != nil {
 		sa.sendDirect(ctx, c.Kind, c.Subject, sdk.Event{
@@ -405,7 +412,14 @@ func (sa *selfAlerter) resolve(ctx context.Context, k [2]string, now time.Time) 
 	title := fmt.Sprintf("Herald: %s %s is resolved", kind, k[1])
 	match := lifecycle.Match{Rule: rule, Key: k[1], Title: title, Message: "The condition ended at " + now.Format(time.RFC3339) + ".",
 		Time: now, Origin: "herald:" + string(kind) + ":" + k[1] + ":cleared"}
-	err := sa.apply(kind, match)
+	// An alert that the state could not save was sent directly; so is its
+	// resolution, as the state has nothing to resolve.
+	var err error
+	if stored := sa.alerted[k]; stored {
+		err = sa.apply(kind, match)
+	} else {
+		err = errors.New("its alert was not saved either")
+	}
 	a.log.Info("self-alert resolved", "condition", kind, "subject", k[1], "stored", err == nil)
 	delete(sa.alerted, k)
 	if err != nil {
