@@ -106,7 +106,7 @@ func (o selfObserver) Sent(sink string, outcome sdk.Outcome, n int) {
 		o.s.watch.Set(selfwatch.Condition{
 			Kind: selfwatch.SinkDeadLetters, Subject: sink,
 			Summary: fmt.Sprintf("sink %s rejected events for good; they are in its dead letters", sink),
-			Fix:     "Read the reasons with `herald outbox list --dead --sink " + sink + "`, fix the sink's config or the destination, then retry them with `herald outbox retry --sink " + sink + " --dead --all`.",
+			Fix:     "Read the reasons with `herald outbox list --dead --sink " + sink + "`, fix the sink's config or the destination, then retry them with `herald outbox retry --sink " + sink + " --all`.",
 		})
 	}
 }
