@@ -24,7 +24,7 @@ const (
 	DefaultFileUnreadableAfter  = 3 * time.Minute
 	DefaultStateFailingAfter    = time.Minute
 	DefaultTraceLevelWindow     = 2 * time.Hour
-	DefaultSinkPendingAfter     = 15 * time.Minute
+	DefaultSinkPendingAfter     = 5 * time.Minute
 	DefaultDeadLettersFor       = time.Hour
 	DefaultPluginRestarts       = 3
 	DefaultPluginRestartsWindow = 10 * time.Minute
