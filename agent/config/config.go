@@ -16,6 +16,8 @@ type Config struct {
 	Sinks  []Sink  `toml:"sink"`
 	Rules  Rules   `toml:"rules"`
 	Server Server  `toml:"server"`
+
+	Heartbeat Heartbeat `toml:"heartbeat"`
 }
 
 // Agent holds agent-wide settings.
