@@ -73,6 +73,7 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 	if a.opts.Version != "" {
 		m.SetBuildInfo(a.opts.Version, a.opts.Commit)
 	}
+	defer a.startHeartbeat(ctx, m, ro.Once)()
 
 	var current atomic.Pointer[Agent]
 	current.Store(a)
@@ -94,6 +95,7 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 			a.log.Warn("data_dir changed in the config; it takes effect at the next restart", "running", cur.cfg.Agent.DataDir)
 			next.cfg.Agent.DataDir = cur.cfg.Agent.DataDir
 		}
+		a.warnHeartbeatChange(next)
 		cur, plugins = next, nextPlugins
 		current.Store(cur)
 		a.log.Info("configuration reloaded", "config", cur.cfg.Path, "rules", len(cur.rules.Rules()), "sinks", len(cur.sinks))
