@@ -77,6 +77,7 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 	// The self-watch spans reloads (see below): a condition keeps when it
 	// started.
 	reg.MustRegister(a.self.watch.Collector())
+	defer a.startHeartbeat(ctx, m, ro.Once)()
 
 	var current atomic.Pointer[Agent]
 	current.Store(a)
@@ -99,6 +100,7 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 			next.cfg.Agent.DataDir = cur.cfg.Agent.DataDir
 		}
 		next.self = cur.self
+		a.warnHeartbeatChange(next)
 		cur, plugins = next, nextPlugins
 		current.Store(cur)
 		a.log.Info("configuration reloaded", "config", cur.cfg.Path, "rules", len(cur.rules.Rules()), "sinks", len(cur.sinks))

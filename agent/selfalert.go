@@ -40,6 +40,9 @@ type selfState struct {
 }
 
 func newSelfState(log *slog.Logger, now func() time.Time) *selfState {
+	if now == nil {
+		now = time.Now
+	}
 	return &selfState{
 		watch: selfwatch.New(now), log: log, now: now,
 		inputs: map[string]*inputActivity{}, restarts: map[string][]time.Time{},

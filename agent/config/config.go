@@ -18,6 +18,8 @@ type Config struct {
 	Server Server  `toml:"server"`
 	// SelfWatch says when Herald alerts about its own blindness.
 	SelfWatch SelfWatch `toml:"self_watch"`
+
+	Heartbeat Heartbeat `toml:"heartbeat"`
 }
 
 // Agent holds agent-wide settings.

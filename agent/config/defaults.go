@@ -109,6 +109,7 @@ func (d *decoder) applyDefaults(c *Config, hostname func() (string, error)) {
 			c.Sinks[i].MaxPending = DefaultMaxPending
 		}
 	}
+	d.heartbeatDefaults(&c.Heartbeat)
 }
 
 // resolvePaths makes every relative path and glob absolute, relative to the

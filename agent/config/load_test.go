@@ -47,6 +47,7 @@ func TestParseFullExample(t *testing.T) {
 		"SIGNL4_HOOK_TOKEN":  "hook-token",
 		"SIGNL4_TEAM_SECRET": "team-secret",
 		"TEAM":               "bi",
+		"HC_UUID":            "0d338dcc-a054-11ec-b909-0242ac120002",
 	})
 	got, err := Parse(filepath.Join(etcHerald, "herald.toml"), readFile(t, "testdata/valid/full.toml"), env)
 	if err != nil {
@@ -104,6 +105,14 @@ func TestParseFullExample(t *testing.T) {
 			FileUnreadableAfter: Duration{5 * time.Minute}, StateFailingAfter: Duration{2 * time.Minute},
 			TraceLevelWindow: Duration{4 * time.Hour}, SinkPendingAfter: Duration{30 * time.Minute},
 			DeadLettersFor: Duration{2 * time.Hour}, PluginRestarts: 5, PluginRestartsWindow: Duration{15 * time.Minute},
+		},
+		Heartbeat: Heartbeat{
+			URL:       "https://hc-ping.com/0d338dcc-a054-11ec-b909-0242ac120002",
+			Interval:  Duration{30 * time.Second},
+			Timeout:   Duration{5 * time.Second},
+			Method:    "POST",
+			OnFailure: "stop",
+			Style:     "healthchecks",
 		},
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -83,6 +83,7 @@ func (d *decoder) validate(c *Config) {
 	} else if firstHTTP != nil {
 		d.addUnlessBad(listen, "required by %s: http inputs are served on this address", d.where(firstHTTP))
 	}
+	d.heartbeat(&c.Heartbeat)
 }
 
 func (d *decoder) fileInput(p keyPath, in *Input) {

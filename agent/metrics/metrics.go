@@ -45,6 +45,8 @@ type Metrics struct {
 	restarts     *prometheus.CounterVec
 	sendDuration *prometheus.HistogramVec
 
+	heartbeatPings *prometheus.CounterVec
+
 	buildInfo *prometheus.GaugeVec
 	files     *fileLag
 	up        *upCollector
@@ -98,6 +100,8 @@ func New(reg prometheus.Registerer) *Metrics {
 			Buckets: sendBuckets,
 		}, []string{"sink"}),
 
+		heartbeatPings: counter("heartbeat_pings_total", "Pings of the [heartbeat] URL, by result: up (success ping accepted), down (failure ping accepted) or error (no 2xx answer).", "result"),
+
 		buildInfo: gauge("build_info", "Always 1; labelled with the version and commit of the herald binary and the Go version that built it.", "version", "commit", "goversion"),
 		files:     newFileLag(),
 
@@ -117,6 +121,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 		m.linesRead, m.parseErrors, m.records,
 		m.ruleMatches, m.events, m.duplicates, m.suppressed,
 		m.outboxDepth, m.sent, m.sendErrors, m.retries, m.restarts, m.sendDuration,
+		m.heartbeatPings,
 		m.buildInfo, m.files, m.up,
 	}
 }

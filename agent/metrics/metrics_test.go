@@ -31,6 +31,7 @@ func touchAll(t *testing.T, m *Metrics) {
 	m.Input("scheduler").SetUp(true)
 	m.Rule("reload-failed")
 	m.Sink("pager").SetUp(true)
+	m.Heartbeat("up")("up")
 	path := filepath.Join(t.TempDir(), "log.txt")
 	if err := os.WriteFile(path, []byte("line\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -27,12 +27,7 @@ func ParseURL(key, raw string) (*url.URL, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		r := &Redactor{}
-		for _, piece := range strings.FieldsFunc(raw, func(c rune) bool { return strings.ContainsRune("/:@?&=#", c) }) {
-			if len(piece) >= minSecretLen {
-				r.secrets = append(r.secrets, piece)
-			}
-		}
+		r := NewRedactor(nil, strings.FieldsFunc(raw, func(c rune) bool { return strings.ContainsRune("/:@?&=#", c) })...)
 		return nil, fmt.Errorf("%s: not a valid URL: %s", key, redactQuoted(r, err.Error()))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
