@@ -79,26 +79,27 @@ func CheckPatterns(paths, exclude []string) []PatternStatus {
 				bad = append(bad, FileProblem{Path: p, Err: err.Error()})
 			}
 		}
-		out = append(out, patternStatus(pattern, files, bad))
+		ps := PatternStatus{Pattern: pattern, Files: files}
+		if files == 0 && len(bad) == 0 {
+			ps.Deepest, ps.Problem = whyNoMatch(pattern)
+		}
+		out = append(out, withUnreadable(ps, bad))
 	}
 	return out
 }
 
-// patternStatus describes a pattern that matched files readable files and
-// the unreadable ones in bad; when files is 0 it says why.
-func patternStatus(pattern string, files int, bad []FileProblem) PatternStatus {
-	ps := PatternStatus{Pattern: pattern, Files: files}
-	if files > 0 {
+// withUnreadable completes the status of a pattern that matched unreadable
+// files (bad) and no readable one: the folder of those files exists.
+func withUnreadable(ps PatternStatus, bad []FileProblem) PatternStatus {
+	if ps.Files > 0 || len(bad) == 0 {
 		return ps
 	}
-	ps.Deepest, ps.Problem = whyNoMatch(pattern)
-	if len(bad) > 0 {
-		what := "1 file matches"
-		if len(bad) > 1 {
-			what = fmt.Sprintf("%d files match", len(bad))
-		}
-		ps.Problem = fmt.Sprintf("%s %s but cannot be read: %s", what, pattern, bad[0].Err)
+	what := "1 file matches"
+	if len(bad) > 1 {
+		what = fmt.Sprintf("%d files match", len(bad))
 	}
+	ps.Deepest = patternDir(ps.Pattern)
+	ps.Problem = fmt.Sprintf("%s %s but cannot be read: %s", what, ps.Pattern, bad[0].Err)
 	return ps
 }
 
@@ -179,52 +180,58 @@ func (t *Tailer) isUnreadable(path string) bool {
 	return ok
 }
 
-// patternStatuses computes the patterns' status from what the last glob
-// matched, and logs a pattern that starts or stops matching nothing. Scan
-// goroutine only.
-func (t *Tailer) patternStatuses(matched [][]string) []PatternStatus {
+// setMatched records what the scan's glob matched per pattern, and why a
+// pattern that matched nothing did (Deepest, Problem). Scan goroutine only.
+func (t *Tailer) setMatched(matched [][]string) {
+	none := make([]PatternStatus, len(matched))
+	for i, paths := range matched {
+		if len(paths) == 0 {
+			none[i].Deepest, none[i].Problem = whyNoMatch(t.cfg.Paths[i])
+		}
+	}
 	t.mu.Lock()
-	var files []int
-	var bad [][]FileProblem
-	for _, paths := range matched {
-		n := 0
-		var b []FileProblem
-		for _, p := range paths {
-			if fp, ok := t.unreadable[p]; ok {
-				b = append(b, fp)
-			} else {
-				n++
-			}
-		}
-		files, bad = append(files, n), append(bad, b)
-	}
+	t.matched, t.noMatch = matched, none
 	t.mu.Unlock()
-
-	out := make([]PatternStatus, len(matched))
-	for i, pattern := range t.cfg.Paths {
-		out[i] = patternStatus(pattern, files[i], bad[i])
-		switch empty := out[i].Files == 0; {
-		case empty && !t.patternEmpty[i]:
-			t.log.Warn("no file matches pattern", "pattern", pattern, "problem", out[i].Problem)
-		case !empty && t.patternEmpty[i]:
-			t.log.Info("pattern matches files again", "pattern", pattern, "files", out[i].Files)
-		}
-		t.patternEmpty[i] = out[i].Files == 0
-	}
-	return out
 }
 
-// status builds the current Status; called with t.mu held.
+// statusLocked builds the current Status from the last scan's matches and
+// the files unreadable now; called with t.mu held.
 func (t *Tailer) statusLocked() Status {
-	s := Status{
-		Patterns: slices.Clone(t.patterns),
-		Followed: len(t.followers),
+	s := Status{Followed: len(t.followers)}
+	for i, paths := range t.matched {
+		ps := PatternStatus{Pattern: t.cfg.Paths[i]}
+		var bad []FileProblem
+		for _, p := range paths {
+			if fp, ok := t.unreadable[p]; ok {
+				bad = append(bad, fp)
+			} else {
+				ps.Files++
+			}
+		}
+		if len(paths) == 0 {
+			ps.Deepest, ps.Problem = t.noMatch[i].Deepest, t.noMatch[i].Problem
+		}
+		s.Patterns = append(s.Patterns, withUnreadable(ps, bad))
 	}
 	for _, fp := range t.unreadable {
 		s.Unreadable = append(s.Unreadable, fp)
 	}
 	slices.SortFunc(s.Unreadable, func(a, b FileProblem) int { return strings.Compare(a.Path, b.Path) })
 	return s
+}
+
+// logPatterns logs a pattern that starts or stops matching a readable
+// file; called under statusMu.
+func (t *Tailer) logPatterns(ps []PatternStatus) {
+	for i, p := range ps {
+		switch empty := p.Files == 0; {
+		case empty && !t.patternEmpty[i]:
+			t.log.Warn("no file matches pattern", "pattern", p.Pattern, "problem", p.Problem)
+		case !empty && t.patternEmpty[i]:
+			t.log.Info("pattern matches files again", "pattern", p.Pattern, "files", p.Files)
+		}
+		t.patternEmpty[i] = p.Files == 0
+	}
 }
 
 // Status returns what the tailer found at its last scan, and the files it
@@ -235,20 +242,22 @@ func (t *Tailer) Status() Status {
 	return t.statusLocked()
 }
 
-// publish hands the status to Config.OnStatus when it changed since the last
-// call (or always, with force). Calls are serialised: the status is taken
+// publish logs the patterns that start or stop matching, and hands the
+// status to Config.OnStatus when it changed since the last call (or always,
+// with force). Calls are serialised: the status is taken
 // and delivered under statusMu, so the last one delivered is the latest.
 // It must not be called with t.mu held.
 func (t *Tailer) publish(force bool) {
-	if t.cfg.OnStatus == nil {
-		return
-	}
 	t.statusMu.Lock()
 	defer t.statusMu.Unlock()
 	if t.ctx.Err() != nil && !force {
 		return
 	}
 	s := t.Status()
+	t.logPatterns(s.Patterns)
+	if t.cfg.OnStatus == nil {
+		return
+	}
 	if !force && t.published && reflect.DeepEqual(s, t.lastStatus) {
 		return
 	}

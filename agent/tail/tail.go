@@ -261,17 +261,20 @@ type Tailer struct {
 	ownReadBacklog int64 // unread bytes from which followers read with their own handle
 
 	// unreadable holds the matching files that cannot be opened or read,
-	// by path; guarded by mu. patterns is the status of each pattern at the
-	// last scan, guarded by mu; patternEmpty whether each matched nothing,
-	// for logging the change (scan goroutine only).
-	unreadable   map[string]FileProblem
-	patterns     []PatternStatus
-	patternEmpty []bool
+	// by path. matched holds what the last scan's glob matched per pattern
+	// (regular files, and those that could not be looked at), noMatch why a
+	// pattern that matched nothing did. All three guarded by mu.
+	unreadable map[string]FileProblem
+	matched    [][]string
+	noMatch    []PatternStatus
 
-	// statusMu serialises OnStatus calls; lastStatus is the last one made.
-	statusMu   sync.Mutex
-	lastStatus Status
-	published  bool
+	// statusMu serialises publish: logging pattern changes (patternEmpty
+	// says whether each pattern had no readable file) and OnStatus calls
+	// (lastStatus is the last one made).
+	statusMu     sync.Mutex
+	patternEmpty []bool
+	lastStatus   Status
+	published    bool
 
 	watch *watcher // nil when polling only
 
@@ -542,10 +545,7 @@ func (t *Tailer) scan(initial, timed bool) (next time.Duration) {
 		}
 		t.follow(m, initial)
 	}
-	patterns := t.patternStatuses(matched)
-	t.mu.Lock()
-	t.patterns = patterns
-	t.mu.Unlock()
+	t.setMatched(matched)
 	t.publish(initial)
 	if h := t.cfg.hooks; h != nil {
 		h.scanned(next)

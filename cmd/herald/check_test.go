@@ -15,7 +15,10 @@ import (
 const checkSecret = "Zq8sT3cr3tTeamK3y4tests"
 
 // checkInput and checkRules frame the [[sink]] tables of most cases.
+// checkInput's paths match checkLog, which the tests create next to the config.
 const (
+	checkLog = "QS-NODE1_System_Scheduler.txt"
+
 	checkInput = `
 [agent]
 data_dir = "state"
@@ -190,6 +193,24 @@ func TestCheck(t *testing.T) {
 			lines:  []string{`herald: $DIR/herald.toml:15:1: sink[0].config.url: environment variable HERALD_CHECK_UNSET is not set`},
 		},
 		{
+			name:   "paths match nothing",
+			config: strings.Replace(checkInput, `"*_System_Scheduler.txt"`, `"Log/Scheduler/Trace/*_System_Scheduler.txt"`, 1) + checkSignl4 + checkRules,
+			files:  map[string]string{"Log/Scheduler/readme.txt": ""},
+			lines: []string{`herald: $DIR/herald.toml:8:10: input[0].paths[0]: input "scheduler": ` +
+				`no file matches $DIR/Log/Scheduler/Trace/*_System_Scheduler.txt; the deepest folder that exists is $DIR/Log/Scheduler`},
+		},
+		{
+			name: "one of two paths matches nothing, and a sink problem",
+			config: strings.Replace(checkInput, `"*_System_Scheduler.txt"`, `"*_System_Scheduler.txt", "Trace/*_System_Scheduler.txt"`, 1) +
+				checkSignl4 + "bogus = 1\n" + checkRules,
+			lines: []string{
+				`herald: 2 problems:`,
+				`$DIR/herald.toml:8:36: input[0].paths[1]: input "scheduler": ` +
+					`no file matches $DIR/Trace/*_System_Scheduler.txt; the deepest folder that exists is $DIR`,
+				`$DIR/herald.toml: sink "pager": unknown config key "bogus"`,
+			},
+		},
+		{
 			name:   "config unknown key",
 			config: strings.Replace(checkInput, `host = "QS-NODE1"`, "host = \"QS-NODE1\"\nlog_levle = \"debug\"", 1) + checkSignl4 + checkRules,
 			lines:  []string{`herald: $DIR/herald.toml:5:1: agent.log_levle: unknown key (did you mean "log_level"?)`},
@@ -223,6 +244,7 @@ severty = "critical"
 			}
 			dir := t.TempDir()
 			writeConfig(t, dir, tt.config)
+			writeLog(t, dir)
 			for name, body := range tt.files {
 				path := filepath.Join(dir, filepath.FromSlash(name))
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -256,6 +278,7 @@ severty = "critical"
 func TestCheckOK(t *testing.T) {
 	t.Setenv("HERALD_CHECK_SECRET", checkSecret)
 	dir := t.TempDir()
+	writeLog(t, dir)
 	writeConfig(t, dir, checkInput+checkSignl4+checkWebhook+"secret = \"${HERALD_CHECK_SECRET}\"\n"+checkRocketchat+
 		"[[sink]]\nname = \"console\"\nplugin = \"console\"\n"+checkRules)
 	stdout, stderr, code := runCheck(t, dir)
@@ -274,6 +297,14 @@ func TestCheckOK(t *testing.T) {
 		t.Errorf("a passing check logged on stderr:\n%s", stderr)
 	}
 	assertNoSecret(t, "check output", stdout+stderr)
+}
+
+// writeLog creates the log file that checkInput's paths match in dir.
+func writeLog(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, checkLog), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func assertNoSecret(t *testing.T, what, s string) {

@@ -118,17 +118,20 @@ func newCheckCmd() *cobra.Command {
 		Use:   "check",
 		Short: "Validate the config, the rules and each sink's config, then exit",
 		Long: `Check loads the config strictly, compiles every rule against the fields of its
-inputs, and starts each sink plugin once so it validates its own config. It exits 0
-when all is well and 2 with every problem listed (file, key, rule, line) when not.`,
+inputs, checks that every paths pattern of a file input matches a file it can read
+(naming the deepest folder that exists when one does not), and starts each sink
+plugin once so it validates its own config. It exits 0 when all is well and 2 with
+every problem listed (file, key, rule, line) when not.`,
 		Example: `  herald check --config herald.toml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, _, _, err := loadAgentQuiet(cfgPath, os.Stderr, true)
+			a, cfg, _, err := loadAgentQuiet(cfgPath, os.Stderr, true)
 			if err != nil {
 				return err
 			}
+			pathErr := pathProblems(cfgPath, cfg)
 			sum, err := a.Check(cmd.Context())
-			if err != nil {
+			if err := errors.Join(pathErr, err); err != nil {
 				return usageError(listProblems(cfgPath, err))
 			}
 			out := cmd.OutOrStdout()

@@ -427,7 +427,14 @@ func TestTwoWayExampleChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := writeConfig(t, dir, string(b))
+	// Its paths are a Qlik node's: point them at a log in the temp dir, as
+	// herald check requires a readable file for every pattern.
+	qlik := `'C:\ProgramData\Qlik\Sense\Log\Scheduler\Trace\*_System_Scheduler.txt'`
+	if !strings.Contains(string(b), qlik) {
+		t.Fatalf("the two-way example no longer has the paths %s", qlik)
+	}
+	writeLog(t, dir)
+	cfg := writeConfig(t, dir, strings.Replace(string(b), qlik, `"*_System_Scheduler.txt"`, 1))
 	for _, v := range []string{"HERALD_SIGNL4_HOOK_TOKEN", "ROCKETCHAT_OUTGOING_TOKEN", "SIGNL4_TEAM_SECRET", "ROCKETCHAT_USER_ID", "ROCKETCHAT_TOKEN"} {
 		t.Setenv(v, "example-"+strings.ToLower(v))
 	}
