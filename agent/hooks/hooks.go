@@ -14,7 +14,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -23,9 +22,9 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/internal/httpauth"
 	"github.com/heraldhq/herald/internal/warnlimit"
 	"github.com/heraldhq/herald/parsers"
 	"github.com/heraldhq/herald/parsers/jsonparser"
@@ -139,7 +138,7 @@ type Handler struct {
 	cfg   Config
 	log   *slog.Logger
 	warn  *warnlimit.Limiter // refusals, at most once a minute each
-	token [sha256.Size]byte
+	token httpauth.Secret
 	slots chan struct{}  // one per request in flight
 	json  parsers.Parser // format json only
 }
@@ -165,7 +164,7 @@ func New(cfg Config) (*Handler, error) {
 	log := cfg.Logger.With("input", cfg.Input)
 	h := &Handler{
 		cfg: cfg, log: log, warn: warnlimit.New(log, refusalLogInterval, cfg.Now),
-		token: sha256.Sum256([]byte(cfg.Token)), slots: make(chan struct{}, cfg.MaxInFlight),
+		token: httpauth.NewSecret(cfg.Token), slots: make(chan struct{}, cfg.MaxInFlight),
 	}
 	switch cfg.Format {
 	case FormatSIGNL4, FormatRocketChat:
@@ -207,9 +206,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 	var prefix []byte // what was read of the body to authenticate it
-	switch tok, from := requestToken(r); {
+	switch tok, from := httpauth.RequestToken(r); {
 	case tok != "":
-		if !h.match(tok) {
+		if !h.token.Matches(tok) {
 			h.unauthorized(w, r, from)
 			return
 		}
@@ -224,7 +223,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.readFailed(w, r, err)
 			return
 		}
-		if tok, ok := bodyToken(prefix); !ok || !h.match(tok) {
+		if tok, ok := bodyToken(prefix); !ok || !h.token.Matches(tok) {
 			h.unauthorized(w, r, "body")
 			return
 		}
@@ -280,29 +279,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Rocket.Chat counts an empty 200 as a failure and retries it: answer {}.
 	h.answer(w, http.StatusOK, struct{}{})
-}
-
-// requestToken returns the token of a request and where it was: a bearer
-// token in the Authorization header (the scheme is case-insensitive, RFC
-// 7235), else the query parameter token. An empty value counts as absent, so
-// an empty ?token= does not hide a header.
-func requestToken(r *http.Request) (tok, from string) {
-	if scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
-		if cred = strings.TrimSpace(cred); cred != "" {
-			return cred, "header"
-		}
-	}
-	if q := r.URL.Query().Get("token"); q != "" {
-		return q, "query"
-	}
-	return "", ""
-}
-
-// match compares tok with the input's token in constant time. Hashing first
-// makes the comparison independent of the lengths too.
-func (h *Handler) match(tok string) bool {
-	sum := sha256.Sum256([]byte(tok))
-	return subtle.ConstantTimeCompare(sum[:], h.token[:]) == 1
 }
 
 // bodyToken returns the string value of the "token" key of the JSON object
