@@ -157,6 +157,9 @@ func (a *Agent) serve(ctx context.Context, store *state.Store, reg *prometheus.R
 			Registry: reg,
 			Health:   func() server.Health { return server.HealthOf(m.Up()) },
 			Alerts:   func() (any, error) { return openAlerts(store) },
+
+			AlertsToken: a.cfg.Server.AlertsToken,
+			TLSCertFile: a.cfg.Server.TLSCertFile, TLSKeyFile: a.cfg.Server.TLSKeyFile,
 		})
 		for _, h := range a.hooks {
 			im := m.Input(h.cfg.Name)
