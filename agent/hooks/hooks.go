@@ -204,7 +204,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusMethodNotAllowed, "only POST is accepted")
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	// r.Body itself stays as net/http made it: on a refusal, net/http sees
+	// how much of a large body is unread and closes the connection instead
+	// of reading the rest (it would read up to 256 KiB of any other reader).
+	body := http.MaxBytesReader(w, r.Body, MaxBody)
 	var prefix []byte // what was read of the body to authenticate it
 	switch tok, from := httpauth.RequestToken(r); {
 	case tok != "":
@@ -218,7 +221,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		var err error
-		prefix, err = io.ReadAll(io.LimitReader(r.Body, TokenWindow))
+		prefix, err = io.ReadAll(io.LimitReader(body, TokenWindow))
 		if err != nil {
 			h.readFailed(w, r, err)
 			return
@@ -247,12 +250,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", MaxBody))
 		return
 	}
-	body, err := readBody(r, prefix)
+	all, err := readBody(body, r.ContentLength, prefix)
 	if err != nil {
 		h.readFailed(w, r, err)
 		return
 	}
-	obj, err := decodeObject(body)
+	obj, err := decodeObject(all)
 	if err != nil {
 		h.refuse(w, r, http.StatusBadRequest, err.Error())
 		return
@@ -326,15 +329,16 @@ func skipValue(dec *json.Decoder) error {
 	}
 }
 
-// readBody returns the whole body: prefix, already read, and the rest.
-func readBody(r *http.Request, prefix []byte) ([]byte, error) {
+// readBody returns the whole body: prefix, already read, and the rest of
+// body, whose length is size if it is known (not -1).
+func readBody(body io.Reader, size int64, prefix []byte) ([]byte, error) {
 	n := int64(len(prefix)) + 512
-	if r.ContentLength > 0 {
-		n = r.ContentLength + 1 // +1: ReadAll then needs no second buffer at EOF
+	if size > 0 {
+		n = size + 1 // +1: ReadFrom then needs no second buffer at EOF
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, n))
 	buf.Write(prefix)
-	_, err := buf.ReadFrom(r.Body)
+	_, err := buf.ReadFrom(body)
 	return buf.Bytes(), err
 }
 
