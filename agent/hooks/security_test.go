@@ -92,10 +92,16 @@ func TestRefusedWithoutReadingTheBody(t *testing.T) {
 			for i := 0; i+1 < len(tt.header); i += 2 {
 				req.Header.Set(tt.header[i], tt.header[i+1])
 			}
+			orig := req.Body
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, req)
 			if w.Code != http.StatusUnauthorized || len(rec.got) != 0 {
 				t.Fatalf("answered %d, delivered %d", w.Code, len(rec.got))
+			}
+			// net/http closes the connection of a refused large body only if
+			// r.Body is still its own; any other reader it drains 256 KiB of.
+			if req.Body != orig {
+				t.Error("the handler replaced r.Body")
 			}
 			if body.read > tt.maxRead {
 				t.Errorf("read %d bytes of the body before refusing it, want at most %d", body.read, tt.maxRead)
