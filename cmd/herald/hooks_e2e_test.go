@@ -188,13 +188,10 @@ alerts_token = "${HERALD_E2E_HS_ALERTS}"
 	}
 }
 
-// heraldPlainBin is herald built without -race, for measuring its memory.
+// heraldPlainBin is herald built without -race, for measuring its memory,
+// next to heraldBin (TestMain removes the directory).
 var heraldPlainBin = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "herald-bench")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "herald")
+	bin := filepath.Join(filepath.Dir(heraldBin), "herald-norace")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
