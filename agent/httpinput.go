@@ -33,6 +33,8 @@ type hookRun struct {
 	metrics *metrics.Metrics
 	im      *metrics.InputMetrics
 	notify  func(sink string)
+	// requests counts the hook's requests by status (herald_hook_requests_total).
+	requests func(status int)
 
 	// mu serialises the input's requests: the evaluator is not safe for
 	// concurrent use, and callbacks of one input are applied in arrival order.
@@ -51,7 +53,8 @@ func (a *Agent) newHTTPInput(in config.Input) (*httpInput, error) {
 		Deliver: func(ctx context.Context, d hooks.Delivery) (bool, error) {
 			return h.run.deliver(ctx, h.cfg.Name, d)
 		},
-		Rejected: func(status int) {
+		Answered: func(status int) {
+			h.run.requests(status)
 			if status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge {
 				h.run.im.ParseErrors.Inc()
 			}

@@ -164,11 +164,15 @@ func (a *Agent) serve(ctx context.Context, store *state.Store, reg *prometheus.R
 			Registry: reg,
 			Health:   func() server.Health { return a.self.health(m) },
 			Alerts:   func() (any, error) { return openAlerts(store) },
+
+			AlertsToken: a.cfg.Server.AlertsToken,
+			TLSCertFile: a.cfg.Server.TLSCertFile, TLSKeyFile: a.cfg.Server.TLSKeyFile,
 		})
 		for _, h := range a.hooks {
 			im := m.Input(h.cfg.Name)
 			im.SetUp(true)
-			h.run = &hookRun{agent: a, store: store, metrics: m, im: im, notify: notify, eval: a.rules.NewEvaluator()}
+			h.run = &hookRun{agent: a, store: store, metrics: m, im: im, notify: notify, eval: a.rules.NewEvaluator(),
+				requests: m.HookRequests(h.cfg.Name)}
 			srv.Handle(h.cfg.Path, h.handler)
 		}
 		if err := srv.Start(); err != nil {

@@ -33,6 +33,7 @@ type twoWay struct {
 	store *state.Store
 	dir   string
 	hooks map[string]http.Handler // by path
+	reg   *prometheus.Registry
 }
 
 func newTwoWay(t *testing.T, packs string) *twoWay {
@@ -104,10 +105,11 @@ func (tw *twoWay) open() {
 	}
 	tw.t.Cleanup(func() { store.Close() })
 	tw.store = store
-	m := metrics.New(prometheus.NewRegistry())
+	tw.reg = prometheus.NewRegistry()
+	m := metrics.New(tw.reg)
 	for _, h := range tw.agent.hooks {
 		h.run = &hookRun{agent: tw.agent, store: store, metrics: m, im: m.Input(h.cfg.Name),
-			notify: func(string) {}, eval: tw.agent.rules.NewEvaluator()}
+			notify: func(string) {}, eval: tw.agent.rules.NewEvaluator(), requests: m.HookRequests(h.cfg.Name)}
 		tw.hooks[h.cfg.Path] = h.handler
 	}
 }

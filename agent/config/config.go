@@ -96,6 +96,14 @@ type Rules struct {
 type Server struct {
 	// Listen is host:port; empty disables the server.
 	Listen string `toml:"listen"`
+	// TLSCertFile and TLSKeyFile (both or neither) make the server speak
+	// HTTPS with that PEM certificate (chain) and key, reloaded when the
+	// files change. Relative to the config file.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	// AlertsToken, if set, must be presented to read /alerts (Authorization:
+	// Bearer, or ?token=). /metrics and /healthz stay open.
+	AlertsToken string `toml:"alerts_token"`
 }
 
 // SelfWatch configures the conditions under which Herald cannot see or

@@ -117,12 +117,7 @@ func (d *decoder) applyDefaults(c *Config, hostname func() (string, error)) {
 // directory (a Windows service starts in C:\Windows\System32).
 func resolvePaths(c *Config) {
 	dir := c.Dir()
-	abs := func(p string) string {
-		if p == "" || isAbs(p) {
-			return p
-		}
-		return filepath.Join(dir, p)
-	}
+	abs := func(p string) string { return resolve(dir, p) }
 	all := func(ps []string) {
 		for i := range ps {
 			ps[i] = abs(ps[i])
@@ -130,6 +125,8 @@ func resolvePaths(c *Config) {
 	}
 	c.Agent.DataDir = abs(c.Agent.DataDir)
 	c.Agent.ScriptLogDir = abs(c.Agent.ScriptLogDir)
+	c.Server.TLSCertFile = abs(c.Server.TLSCertFile)
+	c.Server.TLSKeyFile = abs(c.Server.TLSKeyFile)
 	for i := range c.Inputs {
 		all(c.Inputs[i].Paths)
 		all(c.Inputs[i].Exclude)
@@ -141,6 +138,14 @@ func resolvePaths(c *Config) {
 			c.Sinks[i].Plugin = abs(p)
 		}
 	}
+}
+
+// resolve returns p relative to dir, unless p is empty or absolute.
+func resolve(dir, p string) string {
+	if p == "" || isAbs(p) {
+		return p
+	}
+	return filepath.Join(dir, p)
 }
 
 // isAbs reports whether p is absolute on this system or written in a Windows

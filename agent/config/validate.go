@@ -1,8 +1,12 @@
 package config
 
 import (
+	"crypto/tls"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,6 +88,48 @@ func (d *decoder) validate(c *Config) {
 		d.addUnlessBad(listen, "required by %s: http inputs are served on this address", d.where(firstHTTP))
 	}
 	d.heartbeat(&c.Heartbeat)
+	d.serverTLS(c)
+}
+
+// serverTLS checks tls_cert_file and tls_key_file: both or neither, and a
+// pair that loads, so a typo fails at load and not when the agent starts.
+func (d *decoder) serverTLS(c *Config) {
+	cert, key := keyPath{"server", "tls_cert_file"}, keyPath{"server", "tls_key_file"}
+	s := c.Server
+	switch {
+	case s.TLSCertFile == "" && s.TLSKeyFile == "":
+		return
+	case s.TLSKeyFile == "":
+		d.addUnlessBad(key, "required with %s: the PEM file of the certificate's private key", cert)
+		return
+	case s.TLSCertFile == "":
+		d.addUnlessBad(cert, "required with %s: the PEM file of the certificate (chain)", key)
+		return
+	}
+	if s.Listen == "" {
+		d.addUnlessBad(cert, "has no effect without server.listen")
+		return
+	}
+	var pem [2][]byte
+	for i, f := range []struct {
+		p    keyPath
+		name string
+	}{{cert, s.TLSCertFile}, {key, s.TLSKeyFile}} {
+		var err error
+		if pem[i], err = os.ReadFile(resolve(c.Dir(), f.name)); err != nil {
+			// The path as written is shown, and the same words on every system.
+			if errors.Is(err, fs.ErrNotExist) {
+				err = errors.New("no such file")
+			} else if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+				err = pe.Err
+			}
+			d.addUnlessBad(f.p, "cannot read %s: %v", d.show(f.p, f.name), err)
+			return
+		}
+	}
+	if _, err := tls.X509KeyPair(pem[0], pem[1]); err != nil {
+		d.addUnlessBad(cert, "cannot use the certificate with %s: %v", key, err)
+	}
 }
 
 func (d *decoder) fileInput(p keyPath, in *Input) {

@@ -2,8 +2,8 @@
 // someone acknowledges, closes, escalates or annotates an alert, the outgoing
 // webhook Rocket.Chat calls for a chat message, and any JSON webhook.
 //
-// A Handler checks the caller's token (in constant time), limits the body to
-// MaxBody, decodes it into a parsers.Record with the format's declared fields
+// A Handler checks the caller's token (in constant time) before it reads the
+// body, limits the requests in flight and the body to MaxBody, decodes it into a parsers.Record with the format's declared fields
 // and hands it to Config.Deliver, which runs it through the rules and commits
 // what they did. The caller gets 200 only after that commit, so a crash before
 // it makes SIGNL4 or Rocket.Chat deliver again; the notification's id (SIGNL4
@@ -14,7 +14,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,9 +22,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/heraldhq/herald/internal/httpauth"
+	"github.com/heraldhq/herald/internal/warnlimit"
 	"github.com/heraldhq/herald/parsers"
 	"github.com/heraldhq/herald/parsers/jsonparser"
 	"github.com/heraldhq/herald/plugins/sdk"
@@ -38,8 +39,26 @@ const (
 	FormatJSON       = "json"
 )
 
-// MaxBody is the largest request body accepted; a larger one gets 413.
-const MaxBody = 1 << 20
+// Limits of a hook. A request is authenticated before its body is read, and
+// at most MaxInFlight requests of one hook read and process bodies at once, so
+// a flood of refused or excess requests costs little memory.
+const (
+	// MaxBody is the largest request body accepted; a larger one gets 413.
+	MaxBody = 1 << 20
+	// TokenWindow is how much of a Rocket.Chat body is read to find the
+	// top-level "token" field when the request carries no token in the URL or
+	// header. Rocket.Chat writes it first; a token further in is not found.
+	TokenWindow = 4 << 10
+	// DefaultMaxInFlight is Config.MaxInFlight when it is 0.
+	DefaultMaxInFlight = 4
+	// MaxIDLen is the longest notification id kept as it is; a longer one is
+	// replaced by "sha256:" and the hex SHA-256 of it (see Delivery.ID).
+	MaxIDLen = 256
+	// retryAfter is what a request that found every slot taken is told.
+	retryAfter = "1"
+	// refusalLogInterval is how often refusals of one kind are logged.
+	refusalLogInterval = time.Minute
+)
 
 // SIGNL4Fields are the fields of a SIGNL4 callback record.
 var SIGNL4Fields = []string{
@@ -69,7 +88,8 @@ type Delivery struct {
 	// ID identifies the notification so that a second delivery of it is
 	// processed once: SIGNL4's `id`, Rocket.Chat's `message_id`, or a JSON
 	// webhook's `Webhook-Id` or `Idempotency-Key` header. Empty when the
-	// request has none.
+	// request has none. An id longer than MaxIDLen bytes is "sha256:" and the
+	// hex SHA-256 of it, so that any id fits a state key.
 	ID string
 	// Follow is the alert status change a SIGNL4 callback reports
 	// (acknowledged or closed, by whom, for which external id), nil otherwise.
@@ -89,8 +109,9 @@ type Config struct {
 	Input string
 	// Format is signl4, rocketchat or json.
 	Format string
-	// Token is the secret a request must carry: the query parameter `token`,
-	// an `Authorization: Bearer` header, or (Rocket.Chat) the body's `token`.
+	// Token is the secret a request must carry: an `Authorization: Bearer`
+	// header, else the query parameter `token`, else (Rocket.Chat only) the
+	// `token` field within the first TokenWindow bytes of the body.
 	Token string
 	// ParserOptions configure a json input like the json parser's
 	// parser_options (fields, time_field, time_format); other formats take none.
@@ -101,15 +122,24 @@ type Config struct {
 	// committed. duplicate reports a notification processed before. An error
 	// answers 503, so the sender tries again.
 	Deliver func(ctx context.Context, d Delivery) (duplicate bool, err error)
-	// Rejected, if set, is called for every refused request with its status.
-	Rejected func(status int)
+	// Answered, if set, is called once for every request with the status it
+	// was answered with.
+	Answered func(status int)
+	// MaxInFlight is how many requests may read and process bodies at once;
+	// a request beyond that is answered 503 with Retry-After. Default
+	// DefaultMaxInFlight. Deliver is called by at most this many goroutines.
+	MaxInFlight int
+	// Now is the clock of the log limiter. Default time.Now.
+	Now func() time.Time
 }
 
 // Handler is the http.Handler of one http input.
 type Handler struct {
 	cfg   Config
 	log   *slog.Logger
-	token [sha256.Size]byte
+	warn  *warnlimit.Limiter // refusals, at most once a minute each
+	token httpauth.Secret
+	slots chan struct{}  // one per request in flight
 	json  parsers.Parser // format json only
 }
 
@@ -125,7 +155,17 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Deliver == nil {
 		return nil, errors.New("hooks: Config.Deliver is nil")
 	}
-	h := &Handler{cfg: cfg, log: cfg.Logger.With("input", cfg.Input), token: sha256.Sum256([]byte(cfg.Token))}
+	if cfg.MaxInFlight < 0 {
+		return nil, fmt.Errorf("hooks: MaxInFlight %d is negative", cfg.MaxInFlight)
+	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	log := cfg.Logger.With("input", cfg.Input)
+	h := &Handler{
+		cfg: cfg, log: log, warn: warnlimit.New(log, refusalLogInterval, cfg.Now),
+		token: httpauth.NewSecret(cfg.Token), slots: make(chan struct{}, cfg.MaxInFlight),
+	}
 	switch cfg.Format {
 	case FormatSIGNL4, FormatRocketChat:
 		if len(cfg.ParserOptions) > 0 {
@@ -154,78 +194,161 @@ func (h *Handler) Fields() []string {
 	return h.json.Fields()
 }
 
-// ServeHTTP answers one callback.
+// ServeHTTP answers one callback. The token in the header or URL is checked
+// before anything of the body is read; a Rocket.Chat body is read only up to
+// TokenWindow to find its token. Only an authenticated request takes one of
+// the MaxInFlight slots and reads its body, up to MaxBody.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		h.refuse(w, http.StatusMethodNotAllowed, "only POST is accepted")
+		h.refuse(w, r, http.StatusMethodNotAllowed, "only POST is accepted")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			h.refuse(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", MaxBody))
+	// r.Body itself stays as net/http made it: on a refusal, net/http sees
+	// how much of a large body is unread and closes the connection instead
+	// of reading the rest (it would read up to 256 KiB of any other reader).
+	body := http.MaxBytesReader(w, r.Body, MaxBody)
+	var prefix []byte // what was read of the body to authenticate it
+	switch tok, from := httpauth.RequestToken(r); {
+	case tok != "":
+		if !h.token.Matches(tok) {
+			h.unauthorized(w, r, from)
 			return
 		}
-		h.refuse(w, http.StatusBadRequest, "cannot read body: "+err.Error())
+	case h.cfg.Format == FormatRocketChat:
+		if r.ContentLength > MaxBody {
+			h.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", MaxBody))
+			return
+		}
+		var err error
+		prefix, err = io.ReadAll(io.LimitReader(body, TokenWindow))
+		if err != nil {
+			h.readFailed(w, r, err)
+			return
+		}
+		if tok, ok := bodyToken(prefix); !ok || !h.token.Matches(tok) {
+			h.unauthorized(w, r, "body")
+			return
+		}
+	default:
+		h.unauthorized(w, r, "none")
 		return
 	}
 
-	// The token may sit in the body (Rocket.Chat), so the body is decoded
-	// first; a body that cannot be read is not trusted with details either.
-	obj, decodeErr := decodeObject(body)
-	if !h.authorized(r, obj) {
-		h.log.Warn("refused a callback with a missing or wrong token", "remote", r.RemoteAddr)
-		h.refuse(w, http.StatusUnauthorized, "missing or wrong token")
+	// Authenticated. A bounded number of requests go further, so that a
+	// burst of large bodies cannot grow memory without bound.
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	default:
+		w.Header().Set("Retry-After", retryAfter)
+		h.refuse(w, r, http.StatusServiceUnavailable,
+			fmt.Sprintf("%d callbacks are being processed; try again", cap(h.slots)))
 		return
 	}
-	if decodeErr != nil {
-		h.refuse(w, http.StatusBadRequest, decodeErr.Error())
+	if r.ContentLength > MaxBody {
+		h.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", MaxBody))
 		return
 	}
-
+	all, err := readBody(body, r.ContentLength, prefix)
+	if err != nil {
+		h.readFailed(w, r, err)
+		return
+	}
+	obj, err := decodeObject(all)
+	if err != nil {
+		h.refuse(w, r, http.StatusBadRequest, err.Error())
+		return
+	}
 	d, test, err := h.delivery(r, obj)
 	if err != nil {
-		h.refuse(w, http.StatusBadRequest, err.Error())
+		h.refuse(w, r, http.StatusBadRequest, err.Error())
 		return
 	}
+	d.ID = boundedID(d.ID)
 	if test {
 		h.log.Info("SIGNL4 test notification received; nothing to do", "id", d.ID)
-		writeJSON(w, http.StatusOK, struct{}{})
+		h.answer(w, http.StatusOK, struct{}{})
 		return
 	}
 	dup, err := h.cfg.Deliver(r.Context(), d)
 	if err != nil {
 		h.log.Error("cannot record a callback; the sender should deliver it again", "id", d.ID, "err", err)
-		h.refuse(w, http.StatusServiceUnavailable, "cannot record the callback now; try again")
+		h.refuse(w, r, http.StatusServiceUnavailable, "cannot record the callback now; try again")
 		return
 	}
 	if dup {
 		h.log.Debug("callback delivered again; processed before", "id", d.ID)
 	}
 	// Rocket.Chat counts an empty 200 as a failure and retries it: answer {}.
-	writeJSON(w, http.StatusOK, struct{}{})
+	h.answer(w, http.StatusOK, struct{}{})
 }
 
-// authorized checks the request's token in constant time: the query
-// parameter, else a bearer token, else (Rocket.Chat) the body's token.
-func (h *Handler) authorized(r *http.Request, obj map[string]any) bool {
-	got, ok := r.URL.Query()["token"]
-	tok := ""
-	switch {
-	case ok && len(got) > 0:
-		tok = got[0]
-	case strings.HasPrefix(r.Header.Get("Authorization"), "Bearer "):
-		tok = strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	case h.cfg.Format == FormatRocketChat && obj != nil:
-		tok, _ = obj["token"].(string)
+// bodyToken returns the string value of the "token" key of the JSON object
+// that prefix starts, looking only at top-level keys and only within prefix:
+// it decodes tokens one at a time, never the whole body into values.
+func bodyToken(prefix []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(prefix))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", false
 	}
-	if tok == "" {
-		return false
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		if k == "token" {
+			v, err := dec.Token()
+			s, ok := v.(string)
+			return s, err == nil && ok
+		}
+		if skipValue(dec) != nil {
+			return "", false
+		}
 	}
-	// Hashing first makes the comparison independent of the lengths too.
-	sum := sha256.Sum256([]byte(tok))
-	return subtle.ConstantTimeCompare(sum[:], h.token[:]) == 1
+	return "", false
+}
+
+// skipValue reads past the next JSON value.
+func skipValue(dec *json.Decoder) error {
+	depth := 0
+	for {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t {
+		case json.Delim('{'), json.Delim('['):
+			depth++
+		case json.Delim('}'), json.Delim(']'):
+			depth--
+		}
+		if depth == 0 {
+			return nil
+		}
+	}
+}
+
+// readBody returns the whole body: prefix, already read, and the rest of
+// body, whose length is size if it is known (not -1).
+func readBody(body io.Reader, size int64, prefix []byte) ([]byte, error) {
+	n := int64(len(prefix)) + 512
+	if size > 0 {
+		n = size + 1 // +1: ReadFrom then needs no second buffer at EOF
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n))
+	buf.Write(prefix)
+	_, err := buf.ReadFrom(body)
+	return buf.Bytes(), err
+}
+
+// boundedID returns id, or for an id longer than MaxIDLen its SHA-256.
+func boundedID(id string) string {
+	if len(id) <= MaxIDLen {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // delivery turns a decoded body into a record. test reports a SIGNL4 test
@@ -335,17 +458,32 @@ func (h *Handler) record(obj map[string]any, t time.Time, fields []parsers.Field
 	return &parsers.Record{Time: t, Fields: fields, Raw: string(raw), Input: h.cfg.Input}
 }
 
-func (h *Handler) refuse(w http.ResponseWriter, status int, reason string) {
-	if h.cfg.Rejected != nil {
-		h.cfg.Rejected(status)
-	}
-	if status != http.StatusUnauthorized {
-		h.log.Warn("refused a callback", "status", status, "reason", reason)
-	}
-	writeJSON(w, status, map[string]string{"error": reason})
+// unauthorized answers 401. The refusal is counted (Answered) and logged at
+// most once a minute, with how many were held back, never with the token.
+func (h *Handler) unauthorized(w http.ResponseWriter, r *http.Request, from string) {
+	h.warn.Warn("refused callbacks with a missing or wrong token", "remote", r.RemoteAddr, "token_from", from)
+	h.answer(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong token"})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func (h *Handler) readFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		h.refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes", MaxBody))
+		return
+	}
+	h.refuse(w, r, http.StatusBadRequest, "cannot read body: "+err.Error())
+}
+
+// refuse answers status with the reason, and logs it at most once a minute
+// per status.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	h.warn.Warn("refused a callback: "+http.StatusText(status), "remote", r.RemoteAddr, "reason", reason)
+	h.answer(w, status, map[string]string{"error": reason})
+}
+
+func (h *Handler) answer(w http.ResponseWriter, status int, v any) {
+	if h.cfg.Answered != nil {
+		h.cfg.Answered(status)
+	}
 	b, _ := json.Marshal(v)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -230,8 +230,8 @@ func TestRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, rec := newHandler(t, tt.format, nil, &bytes.Buffer{})
-			var rejected []int
-			h.cfg.Rejected = func(code int) { rejected = append(rejected, code) }
+			var answered []int
+			h.cfg.Answered = func(code int) { answered = append(answered, code) }
 			method := tt.method
 			if method == "" {
 				method = http.MethodPost
@@ -245,8 +245,8 @@ func TestRefused(t *testing.T) {
 			if w.Code != tt.want || len(rec.got) != 0 {
 				t.Errorf("answered %d (%s) and delivered %d; want %d and nothing delivered", w.Code, w.Body, len(rec.got), tt.want)
 			}
-			if len(rejected) != 1 || rejected[0] != tt.want {
-				t.Errorf("Rejected saw %v", rejected)
+			if len(answered) != 1 || answered[0] != tt.want {
+				t.Errorf("Answered saw %v", answered)
 			}
 			if strings.Contains(w.Body.String(), token) {
 				t.Errorf("the answer shows the token: %s", w.Body)

@@ -8,8 +8,10 @@
 package metrics
 
 import (
+	"net/http"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -32,6 +34,7 @@ type Metrics struct {
 	linesRead   *prometheus.CounterVec
 	parseErrors *prometheus.CounterVec
 	records     *prometheus.CounterVec
+	hookReqs    *prometheus.CounterVec
 
 	ruleMatches *prometheus.CounterVec
 	events      *prometheus.CounterVec
@@ -83,6 +86,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		linesRead:   counter("lines_read_total", "Lines read from the files of an input.", "input"),
 		parseErrors: counter("parse_errors_total", "Log records of an input that could not be parsed and were skipped.", "input"),
 		records:     counter("records_total", "Parsed records of an input that passed the rules' prefilter and were evaluated.", "input"),
+		hookReqs:    counter("hook_requests_total", "Requests to an http input's hook, by the HTTP status code they were answered with.", "input", "code"),
 
 		ruleMatches: counter("rule_matches_total", "Records a rule matched, before deduplication and rate limiting.", "rule"),
 		events:      counter("events_total", "Alert events a rule produced, by event status.", "rule", "status"),
@@ -118,7 +122,7 @@ func New(reg prometheus.Registerer) *Metrics {
 // collectors lists every collector New registers.
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		m.linesRead, m.parseErrors, m.records,
+		m.linesRead, m.parseErrors, m.records, m.hookReqs,
 		m.ruleMatches, m.events, m.duplicates, m.suppressed,
 		m.outboxDepth, m.sent, m.sendErrors, m.retries, m.restarts, m.sendDuration,
 		m.heartbeatPings,
@@ -180,6 +184,25 @@ func (m *Metrics) Input(name string) *InputMetrics {
 	}
 	m.inputs[name] = i
 	return i
+}
+
+// HookRequests returns a function that counts one request to the hook of the
+// http input named input by the status it was answered with
+// (herald_hook_requests_total). The series of 200 and 401 exist at zero from
+// this call on.
+func (m *Metrics) HookRequests(input string) func(status int) {
+	ok := m.hookReqs.WithLabelValues(input, "200")
+	unauthorized := m.hookReqs.WithLabelValues(input, "401")
+	return func(status int) {
+		switch status {
+		case http.StatusOK:
+			ok.Inc()
+		case http.StatusUnauthorized:
+			unauthorized.Inc()
+		default:
+			m.hookReqs.WithLabelValues(input, strconv.Itoa(status)).Inc()
+		}
+	}
 }
 
 // RuleMetrics are the counters of one rule, bound to its id.

@@ -29,6 +29,7 @@ func newTest(t *testing.T) (*Metrics, *prometheus.Registry) {
 func touchAll(t *testing.T, m *Metrics) {
 	t.Helper()
 	m.Input("scheduler").SetUp(true)
+	m.HookRequests("signl4-callbacks")
 	m.Rule("reload-failed")
 	m.Sink("pager").SetUp(true)
 	m.Heartbeat("up")("up")
@@ -319,4 +320,26 @@ func labels(m *dto.Metric) string {
 		parts = append(parts, l.GetName()+"="+l.GetValue())
 	}
 	return strings.Join(parts, ",")
+}
+
+func TestHookRequests(t *testing.T) {
+	m, reg := newTest(t)
+	count := m.HookRequests("signl4-callbacks")
+	m.HookRequests("chat")
+	for _, code := range []int{200, 401, 401, 503, 413} {
+		count(code)
+	}
+	const want = `
+# HELP herald_hook_requests_total Requests to an http input's hook, by the HTTP status code they were answered with.
+# TYPE herald_hook_requests_total counter
+herald_hook_requests_total{code="200",input="chat"} 0
+herald_hook_requests_total{code="401",input="chat"} 0
+herald_hook_requests_total{code="200",input="signl4-callbacks"} 1
+herald_hook_requests_total{code="401",input="signl4-callbacks"} 2
+herald_hook_requests_total{code="413",input="signl4-callbacks"} 1
+herald_hook_requests_total{code="503",input="signl4-callbacks"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "herald_hook_requests_total"); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -9,6 +9,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/heraldhq/herald/internal/httpauth"
 )
 
 // Paths of the routes the server itself answers. A hook cannot take them.
@@ -56,6 +59,14 @@ type Config struct {
 	Health func() Health
 	// Alerts returns what /alerts serves, encoded as JSON. Nil: no /alerts.
 	Alerts func() (any, error)
+	// AlertsToken, if set, is the token a request for /alerts must carry, as
+	// `Authorization: Bearer TOKEN` or `?token=TOKEN`. /metrics and /healthz
+	// stay open.
+	AlertsToken string
+	// TLSCertFile and TLSKeyFile, both set, make the server speak HTTPS with
+	// that PEM certificate (chain) and key. The files are looked at for a
+	// change at most every 5 seconds, on a TLS handshake, and loaded again.
+	TLSCertFile, TLSKeyFile string
 }
 
 // Health is the agent's state as /healthz reports it.
@@ -95,9 +106,11 @@ func HealthOf(inputs, plugins map[string]bool) Health {
 // Server is the agent's HTTP listener. Create it with New, add hooks with
 // Handle, then Start it; Shutdown stops it.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	metrics http.Handler
+	cfg         Config
+	log         *slog.Logger
+	metrics     http.Handler
+	alertsToken httpauth.Secret
+	certs       *certReloader // nil without TLS
 
 	mu      sync.Mutex
 	hooks   map[string]http.Handler // fixed once started
@@ -114,7 +127,10 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, hooks: map[string]http.Handler{}}
+	s := &Server{cfg: cfg, log: cfg.Logger, hooks: map[string]http.Handler{}, alertsToken: httpauth.NewSecret(cfg.AlertsToken)}
+	if cfg.TLSCertFile != "" || cfg.TLSKeyFile != "" {
+		s.certs = newCertReloader(cfg.TLSCertFile, cfg.TLSKeyFile, s.log)
+	}
 	if cfg.Registry != nil {
 		s.metrics = promhttp.InstrumentMetricHandler(cfg.Registry,
 			promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{
@@ -166,6 +182,14 @@ func (s *Server) Start() error {
 	if s.cfg.Listen == "" {
 		return errors.New("server: no listen address")
 	}
+	if s.certs != nil {
+		if s.cfg.TLSCertFile == "" || s.cfg.TLSKeyFile == "" {
+			return errors.New("server: TLS needs both a certificate and a key file")
+		}
+		if err := s.certs.load(); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
+	}
 	ln, err := net.Listen("tcp", s.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("server: listen %s: %w", s.cfg.Listen, listenCause(err))
@@ -180,15 +204,34 @@ func (s *Server) Start() error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	serve := s.srv.Serve
+	if s.certs != nil {
+		s.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: s.certs.getCertificate}
+		serve = func(ln net.Listener) error { return s.srv.ServeTLS(ln, "", "") }
+	}
 	go func() {
 		defer close(s.done)
-		if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("HTTP server stopped", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
-	s.log.Info("HTTP server listening", "addr", ln.Addr().String())
+	s.log.Info("HTTP server listening", "addr", ln.Addr().String(), "tls", s.certs != nil)
+	if s.certs == nil && !loopback(ln.Addr()) {
+		s.log.Warn("serving plain HTTP on an address other machines can reach: hook tokens and /alerts "+
+			"(task, app and user names) cross the network readable; set [server] tls_cert_file and tls_key_file, "+
+			"or put a TLS reverse proxy in front", "addr", ln.Addr().String())
+	}
 	return nil
 }
+
+// loopback reports whether addr can only be reached from this machine.
+func loopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// TLS reports whether the server speaks HTTPS.
+func (s *Server) TLS() bool { return s.certs != nil }
 
 // listenCause strips net.Listen's "listen tcp ADDR: bind:" prefix, leaving the
 // reason ("address already in use") for a message that names the address once.
@@ -254,6 +297,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h = s.health
 	case path == PathAlerts && s.cfg.Alerts != nil:
 		h = s.alerts
+		if s.cfg.AlertsToken != "" {
+			h = s.authorized(h)
+		}
 	default:
 		http.NotFound(w, r)
 		return
@@ -330,6 +376,18 @@ func downOf(kind string, m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// authorized lets through requests that carry the AlertsToken.
+func (s *Server) authorized(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if tok, _ := httpauth.RequestToken(r); !s.alertsToken.Matches(tok) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
+			s.writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "missing or wrong token"})
+			return
+		}
+		h(w, r)
+	}
 }
 
 func (s *Server) alerts(w http.ResponseWriter, _ *http.Request) {

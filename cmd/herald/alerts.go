@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -136,7 +139,14 @@ func readAlerts(ctx context.Context, cfg *config.Config, addr string) (alerts []
 	if err != nil {
 		return nil, "", err
 	}
-	alerts, err = fetchAlerts(ctx, url)
+	client := http.DefaultClient
+	if cfg.Server.TLSCertFile != "" {
+		url = "https" + strings.TrimPrefix(url, "http")
+		if client, err = pinnedClient(cfg.Server.TLSCertFile); err != nil {
+			return nil, "", err
+		}
+	}
+	alerts, err = fetchAlerts(ctx, client, url, cfg.Server.AlertsToken)
 	if err != nil {
 		return nil, "", fmt.Errorf("the agent is running (state file %s is locked), and asking it failed: %w", path, err)
 	}
@@ -163,14 +173,42 @@ func alertsURL(listen string) (string, error) {
 	return "http://" + net.JoinHostPort(host, port) + server.PathAlerts, nil
 }
 
-func fetchAlerts(ctx context.Context, url string) ([]state.Alert, error) {
+// pinnedClient returns a client that trusts exactly the certificate in
+// certFile, the agent's own [server] tls_cert_file: the agent is reached by an
+// IP address its certificate need not name, and the file is what it serves.
+func pinnedClient(certFile string) (*http.Client, error) {
+	b, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, fmt.Errorf("[server] tls_cert_file: %w", err)
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("[server] tls_cert_file %s: no PEM certificate", certFile)
+	}
+	want := block.Bytes
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{
+		InsecureSkipVerify: true, // replaced by the exact comparison below
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || !bytes.Equal(cs.PeerCertificates[0].Raw, want) {
+				return fmt.Errorf("the agent's certificate is not the one in %s", certFile)
+			}
+			return nil
+		},
+	}}}, nil
+}
+
+// fetchAlerts asks a running agent for its alerts, with token if not empty.
+func fetchAlerts(ctx context.Context, client *http.Client, url, token string) ([]state.Alert, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -93,7 +93,14 @@ var twListening = regexp.MustCompile(`msg="serving metrics and health" addr=(\S+
 // startTwoWayAgent starts herald and waits until it logs its server address.
 func startTwoWayAgent(t *testing.T, cfgPath string) *twAgent {
 	t.Helper()
-	cmd := exec.Command(heraldBin, "run", "--config", cfgPath)
+	return startServingAgent(t, heraldBin, cfgPath)
+}
+
+// startServingAgent runs bin as herald and waits until it logs its server
+// address.
+func startServingAgent(t testing.TB, bin, cfgPath string) *twAgent {
+	t.Helper()
+	cmd := exec.Command(bin, "run", "--config", cfgPath)
 	p := &agentProc{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	pr, pw := io.Pipe()
 	cmd.Stderr = io.MultiWriter(p.stderr, pw)
