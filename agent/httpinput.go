@@ -119,8 +119,13 @@ func (r *hookRun) deliver(_ context.Context, input string, d hooks.Delivery) (bo
 		}
 		return err
 	})
-	if err != nil || dup {
+	if err != nil {
+		a.self.stateFailed(r.store.Path(), err)
 		return dup, err
+	}
+	a.self.stateOK()
+	if dup {
+		return dup, nil
 	}
 	a.publish(r.metrics, done, r.notify)
 	return false, nil
