@@ -27,8 +27,8 @@ func FuzzHandler(f *testing.F) {
 			f.Add(format, uint8(0), []byte(body))
 		}
 	}
-	f.Add(uint8(1), uint8(3), []byte(bodyReply))      // Rocket.Chat: the token in the body only
-	f.Add(uint8(1), uint8(3), []byte(`{"token":1}`))  // a token that is not a string
+	f.Add(uint8(1), uint8(3), []byte(bodyReply))     // Rocket.Chat: the token in the body only
+	f.Add(uint8(1), uint8(3), []byte(`{"token":1}`)) // a token that is not a string
 	f.Add(uint8(2), uint8(1), []byte(`{"time":"2026-09-20T10:02:11Z","level":"ERROR","msg":"x","n":1e400}`))
 	f.Add(uint8(2), uint8(0), []byte(`{"time":"yesterday"}`))
 	f.Add(uint8(0), uint8(0), []byte(`{"eventType":201,"alert":{"statusCode":2,"externalEventId":{"a":[1]}}}`))
