@@ -17,6 +17,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/heraldhq/herald/internal/editdist"
+	"github.com/heraldhq/herald/internal/fileerr"
 )
 
 //go:embed packs/*.toml
@@ -189,7 +190,13 @@ func decodeSource(src source) ([]*Rule, []error) {
 	if err != nil {
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
-			return nil, []error{&Error{File: src.name, Line: pe.Position.Line, Column: pe.Position.Col, Err: errors.New(pe.Message)}}
+			// The library's line is one short for a string cut by "\r\n"
+			// (0 on the first line); its byte offset is right.
+			line, col := pe.Position.Line, pe.Position.Col
+			if l, c := fileerr.Position(src.text, pe.Position.Start); l != line {
+				line, col = l, c
+			}
+			return nil, []error{&Error{File: src.name, Line: line, Column: col, Err: errors.New(pe.Message)}}
 		}
 		// Type mismatches are plain errors of the form "toml: line N (last key K): ...".
 		e := &Error{File: src.name, Err: err}

@@ -8,6 +8,8 @@ import (
 	"reflect"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/heraldhq/herald/internal/fileerr"
 )
 
 // Load reads the config file at path and returns it decoded, with ${VAR}
@@ -34,7 +36,7 @@ func Parse(path string, data []byte, env func(string) (string, bool)) (*Config, 
 
 	var tree map[string]any
 	if _, err := toml.Decode(string(data), &tree); err != nil {
-		return nil, syntaxError(path, err)
+		return nil, syntaxError(path, data, err)
 	}
 
 	d := &decoder{
@@ -58,10 +60,18 @@ func Parse(path string, data []byte, env func(string) (string, bool)) (*Config, 
 // syntaxError turns a toml.ParseError into an *Error. The library's message
 // for it is used as is; its source snippet is left out, since the offending
 // line may hold a secret.
-func syntaxError(file string, err error) error {
+//
+// The library's line number is one short for a string cut by "\r\n" (0 on
+// the first line); its byte offset is right, so where the two disagree on
+// the line, the offset wins.
+func syntaxError(file string, data []byte, err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		return errors.Join(&Error{File: file, Line: pe.Position.Line, Col: pe.Position.Col, Msg: pe.Message})
+		line, col := pe.Position.Line, pe.Position.Col
+		if l, c := fileerr.Position(string(data), pe.Position.Start); l != line {
+			line, col = l, c
+		}
+		return errors.Join(&Error{File: file, Line: line, Col: col, Msg: pe.Message})
 	}
 	return errors.Join(&Error{File: file, Msg: err.Error()})
 }

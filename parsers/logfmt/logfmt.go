@@ -8,6 +8,7 @@ package logfmt
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/heraldhq/herald/parsers"
@@ -86,7 +87,8 @@ func (p *Parser) parse(raw string, dst []parsers.Field) ([]parsers.Field, time.T
 // A key runs up to '=' or a space and may not contain '"'. A value is either
 // quoted (Go escapes: \" \\ \n \t \uXXXX ...) or runs up to the next space.
 // A key with no '=' gets the empty value, as does "key=". Unquoted values and
-// quoted values without escapes are substrings of line.
+// quoted values without escapes are substrings of line. Escapes that spell
+// bytes that are not UTF-8 become U+FFFD, as in encoding/json.
 func Split(line string, dst []parsers.Field) ([]parsers.Field, error) {
 	i := 0
 	for {
@@ -123,7 +125,11 @@ func Split(line string, dst []parsers.Field) ([]parsers.Field, error) {
 				if err != nil {
 					return dst, fmt.Errorf("logfmt: value of %q: bad escape", key)
 				}
-				v = u
+				// A \x or octal escape can spell bytes that are not UTF-8
+				// (slog quotes such a string that way). Like encoding/json,
+				// keep the record and replace them, so that every field is
+				// valid UTF-8 as the line is.
+				v = strings.ToValidUTF8(u, "\uFFFD")
 			}
 			dst = append(dst, parsers.Field{Name: key, Value: v})
 			i = end

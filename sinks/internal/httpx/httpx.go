@@ -37,7 +37,8 @@ const (
 	// maxDrain is how much more is read and discarded so that the connection
 	// can be reused; a larger answer costs a new connection instead.
 	maxDrain = 256 << 10
-	// maxReason caps the part of a reason quoted from an answer's body.
+	// maxReason caps the part of a reason quoted from an answer's body or
+	// from a transport error (which may quote a malformed answer).
 	maxReason = 512
 )
 
@@ -194,7 +195,10 @@ func (c *Client) transportError(req *http.Request, err error, timedOut bool) err
 		}
 		msg = err.Error()
 	}
-	return &TransportError{msg: c.redact.Redact(where + ": " + msg), err: err}
+	// The cause may quote the answer (a malformed header line, in full):
+	// bound it like a quoted body, after redaction, so that no cut can leave
+	// part of a secret behind.
+	return &TransportError{msg: Truncate(c.redact.Redact(where+": "+msg), len(where)+2+maxReason), err: err}
 }
 
 func isTimeout(err error) bool {
@@ -228,7 +232,9 @@ func (c *Client) Refused(resp *Response, detail string) sdk.Result {
 	if resp.Status == "" {
 		reason = fmt.Sprintf("HTTP %d", resp.StatusCode)
 	}
-	if detail = Truncate(strings.TrimSpace(detail), maxReason); detail != "" {
+	// Redact before truncating: a cut through a secret would leave its
+	// start, which the redactor no longer recognises.
+	if detail = Truncate(strings.TrimSpace(c.redact.Redact(detail)), maxReason); detail != "" {
 		reason += ": " + detail
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
