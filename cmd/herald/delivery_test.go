@@ -590,15 +590,21 @@ func TestRefOfResolutionQueuedBehindNewFiring(t *testing.T) {
 	rcv := newRecorder(t)
 	var mu sync.Mutex
 	down := false
-	refused := make(chan struct{}, 100)
-	rcv.status = func(int, sdk.Event) int {
+	// Closed when the second firing is refused: it is queued then, behind
+	// the resolution (the outbox is sent in order). Seeing only the
+	// resolution refused would not say the firing's line was read yet.
+	queuedBoth := make(chan struct{})
+	rcv.status = func(_ int, ev sdk.Event) int {
 		mu.Lock()
 		defer mu.Unlock()
-		if down {
-			refused <- struct{}{}
-			return http.StatusServiceUnavailable
+		if !down {
+			return 0
 		}
-		return 0
+		if ev.Status == sdk.StatusFiring && queuedBoth != nil {
+			close(queuedBoth)
+			queuedBoth = nil
+		}
+		return http.StatusServiceUnavailable
 	}
 	cfg := writeConfig(t, dir, fmt.Sprintf(tailPreamble("")+`
 [[sink]]
@@ -618,11 +624,14 @@ refs = true
 	mu.Unlock()
 	succeed(log, 1, "exec-2")
 	fail(log, 1, "exec-3")
+	mu.Lock()
+	both := queuedBoth
+	mu.Unlock()
 	agent := startAgent(t, cfg)
 	select {
-	case <-refused:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the resolution was not sent within 30s")
+	case <-both:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the new firing was not sent within 60s")
 	}
 	agent.stop(t)
 	stdout, _, _ := runHerald(t, "outbox", "--config", cfg, "--json")
