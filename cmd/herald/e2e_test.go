@@ -78,8 +78,8 @@ func (r *receiver) next(t *testing.T) sdk.Event {
 	select {
 	case ev := <-r.events:
 		return ev
-	case <-time.After(20 * time.Second):
-		t.Fatal("no event delivered within 20s")
+	case <-time.After(60 * time.Second):
+		t.Fatal("no event delivered within 60s")
 		return sdk.Event{}
 	}
 }
@@ -187,8 +187,8 @@ func (p *agentProc) stop(t *testing.T) {
 		if err != nil {
 			t.Fatalf("agent exited with %v", err)
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("agent did not stop within 20s of SIGTERM")
+	case <-time.After(60 * time.Second):
+		t.Fatal("agent did not stop within 60s of SIGTERM")
 	}
 }
 
