@@ -2,16 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // reloadRule is a rules file with one rule, "failed-" + name, whose alerts are
@@ -29,38 +25,13 @@ message = 'Message'
 `, name, name)
 }
 
-// serving is the line the agent logs each time it starts its HTTP server: at
-// start-up and after every reload (with listen = "127.0.0.1:0", on a new port).
-var serving = regexp.MustCompile(`msg="serving metrics and health" addr=(\S+)`)
-
-// scrapeMetrics fetches /metrics from the server the agent started last; ok
-// is false while there is none, or it is being replaced by a reload.
-func scrapeMetrics(agent *agentProc) (body string, ok bool) {
-	all := serving.FindAllStringSubmatch(agent.stderr.String(), -1)
-	if len(all) == 0 {
-		return "", false
-	}
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + all[len(all)-1][1] + "/metrics")
-	if err != nil {
-		return "", false
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err == nil && resp.StatusCode == http.StatusOK
-}
-
 // waitRule waits until the agent runs the rules that hold rule id: its
 // series appears in /metrics when the configuration carrying it starts, after
 // the previous one stopped reading. How many reloads an edit causes (a SIGHUP
 // and the file watcher may both ask for one) does not matter.
 func waitRule(t *testing.T, agent *agentProc, id string) {
 	t.Helper()
-	series := fmt.Sprintf(`herald_rule_matches_total{rule=%q}`, id)
-	waitFor(t, "rule "+id+" in the agent's /metrics", func() (string, bool) {
-		body, ok := scrapeMetrics(agent)
-		return "", ok && strings.Contains(body, series)
-	})
+	waitMetric(t, agent, fmt.Sprintf(`herald_rule_matches_total{rule=%q} `, id))
 }
 
 // TestHotReload changes the rules of a running agent: by SIGHUP, then by just
