@@ -198,8 +198,8 @@ func (e *pipelineEnv) waitEvent() {
 	e.tb.Helper()
 	select {
 	case <-e.notified:
-	case <-time.After(10 * time.Second):
-		e.tb.Fatal("no event was committed within 10s")
+	case <-time.After(30 * time.Second):
+		e.tb.Fatal("no event was committed within 30s")
 	}
 }
 
@@ -382,8 +382,8 @@ func TestPipelineFailingCommit(t *testing.T) {
 			case <-retrying:
 			case err := <-done:
 				t.Fatalf("run returned %v before the refused commit was retried", err)
-			case <-time.After(10 * time.Second):
-				t.Fatal("the refused commit was not reported within 10s")
+			case <-time.After(30 * time.Second):
+				t.Fatal("the refused commit was not reported within 30s")
 			}
 			cancel()
 			if err := waitRun(t, done); !errors.Is(err, context.Canceled) {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -78,8 +79,8 @@ func (r *receiver) next(t *testing.T) sdk.Event {
 	select {
 	case ev := <-r.events:
 		return ev
-	case <-time.After(20 * time.Second):
-		t.Fatal("no event delivered within 20s")
+	case <-time.After(60 * time.Second):
+		t.Fatal("no event delivered within 60s")
 		return sdk.Event{}
 	}
 }
@@ -187,9 +188,47 @@ func (p *agentProc) stop(t *testing.T) {
 		if err != nil {
 			t.Fatalf("agent exited with %v", err)
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("agent did not stop within 20s of SIGTERM")
+	case <-time.After(60 * time.Second):
+		t.Fatal("agent did not stop within 60s of SIGTERM")
 	}
+}
+
+// serving is the line the agent logs each time it starts its HTTP server: at
+// start-up and after every reload (with listen = "127.0.0.1:0", on a new port).
+var serving = regexp.MustCompile(`msg="serving metrics and health" addr=(\S+)`)
+
+// scrapeMetrics fetches /metrics from the server the agent started last; ok
+// is false while there is none, or it is being replaced by a reload.
+func scrapeMetrics(agent *agentProc) (body string, ok bool) {
+	all := serving.FindAllStringSubmatch(agent.stderr.String(), -1)
+	if len(all) == 0 {
+		return "", false
+	}
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + all[len(all)-1][1] + "/metrics")
+	if err != nil {
+		return "", false
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err == nil && resp.StatusCode == http.StatusOK
+}
+
+// waitMetric waits until a line of the agent's /metrics starts with prefix.
+func waitMetric(t *testing.T, agent *agentProc, prefix string) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%q in the agent's /metrics", prefix), func() (string, bool) {
+		body, ok := scrapeMetrics(agent)
+		if !ok {
+			return "no /metrics yet", false
+		}
+		for line := range strings.Lines(body) {
+			if strings.HasPrefix(line, prefix) {
+				return line, true
+			}
+		}
+		return "", false
+	})
 }
 
 // runHerald runs the binary to completion and returns its output and exit code.

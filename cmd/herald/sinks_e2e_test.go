@@ -48,12 +48,12 @@ packs = ["qliksense"]
 `)
 }
 
-// waitFor polls get until it reports ok, and fails the test after 30 s
+// waitFor polls get until it reports ok, and fails the test after 60 s
 // naming what it waited for and the last value get returned. It is for state
 // a fake server or the agent's log holds, which offer nothing to wait on.
 func waitFor[T any](t *testing.T, what string, get func() (T, bool)) T {
 	t.Helper()
-	const timeout = 30 * time.Second
+	const timeout = 60 * time.Second
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
