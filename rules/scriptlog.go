@@ -42,11 +42,11 @@ const memoFor = 5 * time.Second
 // WithScriptLogs makes the expression functions scriptLogTail and
 // scriptLogErrors read reload script logs with f. log (nil: none) gets a
 // debug line when a log is not found and a warning when one cannot be read.
-// Without this option, or with f nil or f.Dir empty, the functions exist
+// Without this option, or with f nil or without directories, the functions exist
 // (rule files using them load everywhere, as in `herald check`) and return "".
 func WithScriptLogs(f *scriptlog.Finder, log *slog.Logger) Option {
 	return func(o *options) {
-		if f == nil || f.Dir == "" {
+		if f == nil || len(f.Directories()) == 0 {
 			o.scriptLogs = nil
 			return
 		}

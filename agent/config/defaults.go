@@ -37,7 +37,7 @@ func (d *decoder) applyDefaults(c *Config, hostname func() (string, error)) {
 	if a.DataDir == "" {
 		a.DataDir = dataDir
 	}
-	if a.ScriptLogDir == "" {
+	if a.ScriptLogDir == "" && len(a.ScriptLogDirs) == 0 {
 		a.ScriptLogDir = scriptLogDir
 	}
 	if a.Host == "" {
@@ -129,6 +129,7 @@ func resolvePaths(c *Config) {
 	}
 	c.Agent.DataDir = abs(c.Agent.DataDir)
 	c.Agent.ScriptLogDir = abs(c.Agent.ScriptLogDir)
+	all(c.Agent.ScriptLogDirs)
 	for i := range c.Inputs {
 		all(c.Inputs[i].Paths)
 		all(c.Inputs[i].Exclude)
