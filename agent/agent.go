@@ -144,7 +144,11 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 
 	var lsinks []lifecycle.Sink
 	for _, s := range a.sinks {
-		lsinks = append(lsinks, lifecycle.Sink{Name: s.cfg.Name, Kind: s.kind})
+		ru := lifecycle.ResolveUnknownDefault(s.kind)
+		if s.cfg.ResolveUnknown != nil {
+			ru = *s.cfg.ResolveUnknown
+		}
+		lsinks = append(lsinks, lifecycle.Sink{Name: s.cfg.Name, Kind: s.kind, ResolveUnknown: ru})
 	}
 	a.life, err = lifecycle.New(cfg.Agent.Host, append(ruleInfos(set), selfRules(cfg.SelfWatch)...), lsinks, opts.Now)
 	if err != nil {

@@ -99,6 +99,11 @@ type Sink struct {
 	// reached, tailing pauses until the sink catches up: nothing is dropped.
 	// Default 100000.
 	MaxPending int `toml:"max_pending"`
+	// ResolveUnknown sends the sink resolutions of keys with no open alert on
+	// this node (raised by another node's agent before a failover). Nil: the
+	// plugin kind's default (true for signl4 and alertmanager, which close by
+	// key idempotently; false otherwise).
+	ResolveUnknown *bool `toml:"resolve_unknown"`
 }
 
 // Rules says where rules come from.
