@@ -181,7 +181,7 @@ func TestQlikSensePackNotStarted(t *testing.T) {
 		{"qlik-reload-failed", exec1, "Qlik Sense reload failed: Reload Sales"}, // same rule and dedup: dropped
 		{"qlik-reload-failed", exec2, "Qlik Sense task could not start: Reload Sales"},
 		{"qlik-reload-failed", exec2, "Qlik Sense reload failed: Reload Sales"},
-		{"qlik-reload-succeeded", "", "Qlik Sense reload succeeded: Reload Sales"},
+		{"qlik-reload-succeeded", exec3, "Qlik Sense reload succeeded: Reload Sales"},
 	}
 	if len(ms) != len(want) {
 		t.Fatalf("%d matches, want %d: %+v", len(ms), len(want), ms)
