@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/plugins/sdk"
+	"github.com/heraldhq/herald/sinks/sinktest/fakesignl4"
 )
 
 // markerRules fires one alert per marker row, keyed by the row's Id, with no
@@ -113,5 +115,60 @@ files = ["markers.toml"]
 	}
 	if len(evs) != 5 {
 		t.Errorf("%d events, want 5: %v", len(evs), n)
+	}
+}
+
+// TestFailoverResolvesOnAnotherNode: agent A (the master before a failover)
+// raises a SIGNL4 alert; the task's next success is logged on node B, whose
+// agent (its own data_dir) has no record of the alert, and still closes it in
+// SIGNL4. B's webhook (resolve_unknown off by default) gets no resolution.
+func TestFailoverResolvesOnAnotherNode(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses SIGTERM")
+	}
+	fake := fakesignl4.New(fakesignl4.Options{Secrets: []string{"team-secret"}})
+	s4 := httptest.NewServer(fake)
+	t.Cleanup(s4.Close)
+	hookB := newRecorder(t)
+	node := func(name, extra string) (*qlikLog, string) {
+		dir := t.TempDir()
+		cfg := writeConfig(t, dir, fmt.Sprintf(tailPreamble(`host = "`+name+`"`)+`
+[[sink]]
+name = "pager"
+plugin = "signl4"
+[sink.config]
+url = "%s/webhook/team-secret"
+%s`, s4.URL, extra)+packs)
+		return newQlikLog(t, filepath.Join(dir, name+"_System_Scheduler.txt")), cfg
+	}
+	logA, cfgA := node("QS-NODE1", "")
+	logB, cfgB := node("QS-NODE2", fmt.Sprintf(`
+[[sink]]
+name = "hook"
+plugin = "webhook"
+[sink.config]
+url = "%s/alerts"
+`, hookB.URL))
+
+	a := startAgent(t, cfgA)
+	b := startAgent(t, cfgB)
+	fail(logA, 1, "exec-1")
+	waitAlert(t, fake, taskID(1), fakesignl4.StatusNew)
+
+	succeed(logB, 1, "exec-2")
+	waitAlert(t, fake, taskID(1), fakesignl4.StatusClosed)
+
+	// B's webhook was not told: its first event is a later failure's.
+	fail(logB, 2, "exec-3")
+	evs := hookB.waitN(t, 1)
+	assertEvent(t, evs[0], "qlik-reload-failed", sdk.StatusFiring, taskID(2), nil)
+	waitAlert(t, fake, taskID(2), fakesignl4.StatusNew)
+	a.stop(t)
+	b.stop(t)
+	if evs := hookB.got(); len(evs) != 1 {
+		t.Errorf("B's webhook got %d events, want only the failure: %+v", len(evs), evs)
+	}
+	if n := len(fake.Alerts()); n != 2 {
+		t.Errorf("SIGNL4 has %d alerts, want 2: %+v", n, fake.Alerts())
 	}
 }
