@@ -64,6 +64,9 @@ type Agent struct {
 	rules  *rules.Set
 	sinks  []*sinkSpec
 	life   *lifecycle.Lifecycle
+	// scriptLogs finds reload script logs for the rules, and knows which of
+	// its directories answer (ScriptLogDirsDown).
+	scriptLogs *scriptlog.Finder
 	// self is the self-watch; a reload hands the running one to the next agent.
 	self *selfState
 }
@@ -128,8 +131,9 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 		return nil, errors.Join(errs...)
 	}
 
+	a.scriptLogs = newScriptLogFinder(cfg.Agent, opts.Now, a.log)
 	set, err := rules.Load(cfg.Rules.Files, cfg.Dir(), cfg.Rules.Packs, infos,
-		rules.WithScriptLogs(&scriptlog.Finder{Dir: cfg.Agent.ScriptLogDir, Now: opts.Now}, a.log))
+		rules.WithScriptLogs(a.scriptLogs, a.log))
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +144,11 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 
 	var lsinks []lifecycle.Sink
 	for _, s := range a.sinks {
-		lsinks = append(lsinks, lifecycle.Sink{Name: s.cfg.Name, Kind: s.kind})
+		ru := lifecycle.ResolveUnknownDefault(s.kind)
+		if s.cfg.ResolveUnknown != nil {
+			ru = *s.cfg.ResolveUnknown
+		}
+		lsinks = append(lsinks, lifecycle.Sink{Name: s.cfg.Name, Kind: s.kind, ResolveUnknown: ru})
 	}
 	a.life, err = lifecycle.New(cfg.Agent.Host, append(ruleInfos(set), selfRules(cfg.SelfWatch)...), lsinks, opts.Now)
 	if err != nil {

@@ -81,6 +81,8 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 
 	var current atomic.Pointer[Agent]
 	current.Store(a)
+	reg.MustRegister(metrics.NewScriptLogDirCollector(scriptLogDirsUp(&current)))
+	go watchScriptLogs(ctx, &current)
 	var reload <-chan struct{}
 	if ro.Load != nil && !ro.Once {
 		trigger := make(chan struct{}, 1)

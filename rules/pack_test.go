@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -131,5 +132,78 @@ func TestQlikSensePack(t *testing.T) {
 	}
 	if !bytes.Equal(b, wantB) {
 		t.Errorf("matches differ from %s (go test -update rewrites it):\n%s", golden, b)
+	}
+}
+
+// TestQlikSensePackNotStarted checks the rows of a task that could not
+// start: each is a failure of the task, deduplicated with the FinishedFail
+// of the same execution (one alert per execution), and resolved by the
+// task's next success. Rows are in the Qlik format (tab-separated, header).
+func TestQlikSensePackNotStarted(t *testing.T) {
+	set, err := Load(nil, "", []string{"qliksense"}, map[string]InputInfo{"scheduler": qlikInfo(t)}, WithScriptLogDir(scriptLogDir(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		taskID = "0c9d8e7f-1111-2222-3333-444455556666"
+		appID  = failedApp // has a script log of an earlier run, which must not be quoted
+		master = "System.Scheduler.Scheduler.Master.Task.TaskSession"
+	)
+	header := "Sequence#\tTimestamp\tLevel\tHostname\tLogger\tThread\tId\tServiceUser\tMessage\tException\tStackTrace\tTaskName\tTaskId\tExecutionId\tAppName\tAppId\tId2"
+	row := func(seq, level, logger, msg, exec string) string {
+		return strings.Join([]string{seq, "20210216T100000.000+0100", level, "PRO2-WIN1", logger, "12",
+			"6f1c2d54-0b9e-4a47-9a5e-2b0c1f7e1b" + seq, `LAB\qlikservice`, msg, "", "", "Reload Sales",
+			taskID, exec, "Sales", appID, "00000000-0000-0000-0000-000000000000"}, "\t")
+	}
+	const exec1, exec2, exec3 = "a1b2c3d4-0000-4000-8000-000000000001", "a1b2c3d4-0000-4000-8000-000000000002", "a1b2c3d4-0000-4000-8000-000000000003"
+	text := "\uFEFF" + strings.Join([]string{header,
+		row("301", "WARN", master, "Could not reserve an executor for task "+taskID+". No slave node available.", exec1),
+		row("302", "INFO", master, "Execution State Change to FinishedFail", exec1),
+		row("303", "ERROR", master, "Failed to start session for task "+taskID, exec2),
+		row("304", "INFO", master, "Max retries reached", exec2),
+		row("305", "INFO", master, "Execution State Change to FinishedSuccess", exec3),
+		// The same words from another logger are not the task's outcome.
+		row("306", "WARN", "System.Scheduler.Scheduler.Slave.Tasks.ReloadTask", "Could not reserve an executor for task "+taskID, exec3),
+	}, "\r\n") + "\r\n"
+
+	ev := set.NewEvaluator()
+	type got struct{ rule, dedup, title string }
+	var ms []Match
+	for _, rec := range decodeQlik(t, "scheduler", "PRO2-WIN1_System_Scheduler.txt", text, set.Filter("scheduler")) {
+		m, err := ev.Eval(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m...)
+	}
+	want := []got{
+		{"qlik-reload-failed", exec1, "Qlik Sense task could not start: Reload Sales"},
+		{"qlik-reload-failed", exec1, "Qlik Sense reload failed: Reload Sales"}, // same rule and dedup: dropped
+		{"qlik-reload-failed", exec2, "Qlik Sense task could not start: Reload Sales"},
+		{"qlik-reload-failed", exec2, "Qlik Sense reload failed: Reload Sales"},
+		{"qlik-reload-succeeded", exec3, "Qlik Sense reload succeeded: Reload Sales"},
+	}
+	if len(ms) != len(want) {
+		t.Fatalf("%d matches, want %d: %+v", len(ms), len(want), ms)
+	}
+	for i, w := range want {
+		m := ms[i]
+		if m.Rule.ID != w.rule || m.Dedup != w.dedup || m.Title != w.title || m.Key != taskID {
+			t.Errorf("match %d: rule %s dedup %q title %q key %q, want %+v", i, m.Rule.ID, m.Dedup, m.Title, m.Key, w)
+		}
+	}
+	if !slices.Contains(ms[4].Rule.Resolves, "qlik-reload-failed") {
+		t.Errorf("the success resolves %v", ms[4].Rule.Resolves)
+	}
+	first := ms[0]
+	if !strings.Contains(first.Message, `Task "Reload Sales" could not start (app "Sales", app id `+appID+`), reported by the scheduler on PRO2-WIN1: Could not reserve an executor for task `) ||
+		strings.Contains(first.Message, "Script") {
+		t.Errorf("message: %s", first.Message)
+	}
+	if _, ok := first.Fields["ScriptLogErrors"]; ok {
+		t.Errorf("a task that did not start has the script log of another run: %v", first.Fields)
+	}
+	if first.Fields["ExecutionId"] != exec1 || first.Fields["TaskId"] != taskID {
+		t.Errorf("fields %v", first.Fields)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -21,16 +22,31 @@ const ScriptLogMaxBytes = 4 << 10
 type scriptLogs struct {
 	finder *scriptlog.Finder
 	log    *slog.Logger
+
+	// The last look-up, so that the functions of one alert (the pack's
+	// failure rule calls them three times) cost one look-up, and so at most
+	// one Finder.Timeout when a share hangs.
+	mu   sync.Mutex
+	last struct {
+		app  string
+		at   time.Time
+		when time.Time // when it was made; reused for memoFor
+		c    scriptlog.Context
+		ok   bool
+	}
 }
+
+// memoFor is how long a look-up is reused for the same app and time.
+const memoFor = 5 * time.Second
 
 // WithScriptLogs makes the expression functions scriptLogTail and
 // scriptLogErrors read reload script logs with f. log (nil: none) gets a
 // debug line when a log is not found and a warning when one cannot be read.
-// Without this option, or with f nil or f.Dir empty, the functions exist
+// Without this option, or with f nil or without directories, the functions exist
 // (rule files using them load everywhere, as in `herald check`) and return "".
 func WithScriptLogs(f *scriptlog.Finder, log *slog.Logger) Option {
 	return func(o *options) {
-		if f == nil || f.Dir == "" {
+		if f == nil || len(f.Directories()) == 0 {
 			o.scriptLogs = nil
 			return
 		}
@@ -69,11 +85,11 @@ func (s *scriptLogs) tail(params ...any) (any, error) {
 	if s == nil || n <= 0 {
 		return "", nil
 	}
-	c, ok := s.context(app, params[2:], n)
+	c, ok := s.context(app, params[2:])
 	if !ok {
 		return "", nil
 	}
-	return joinEnd(c.Tail, ScriptLogMaxBytes), nil
+	return joinEnd(c.Tail[max(0, len(c.Tail)-n):], ScriptLogMaxBytes), nil
 }
 
 func (s *scriptLogs) errors(params ...any) (any, error) {
@@ -81,7 +97,7 @@ func (s *scriptLogs) errors(params ...any) (any, error) {
 	if s == nil {
 		return "", nil
 	}
-	c, ok := s.context(app, params[1:], 0)
+	c, ok := s.context(app, params[1:])
 	if !ok {
 		return "", nil
 	}
@@ -89,8 +105,8 @@ func (s *scriptLogs) errors(params ...any) (any, error) {
 }
 
 // context reads the script log of app at the optional time in rest (zero or
-// absent: now).
-func (s *scriptLogs) context(app string, rest []any, n int) (scriptlog.Context, bool) {
+// absent: now): all the lines read, and the errors.
+func (s *scriptLogs) context(app string, rest []any) (scriptlog.Context, bool) {
 	if app == "" {
 		return scriptlog.Context{}, false
 	}
@@ -101,7 +117,16 @@ func (s *scriptLogs) context(app string, rest []any, n int) (scriptlog.Context, 
 	if at.IsZero() {
 		at = s.finder.Clock()
 	}
-	c, err := s.finder.Context(app, at, n)
+	s.mu.Lock()
+	l := s.last
+	s.mu.Unlock()
+	if l.app == app && l.at.Equal(at) && time.Since(l.when) < memoFor {
+		return l.c, l.ok
+	}
+	c, err := s.finder.Context(app, at, -1) // not under mu: it may take Finder.Timeout
+	s.mu.Lock()
+	s.last.app, s.last.at, s.last.when, s.last.c, s.last.ok = app, at, time.Now(), c, err == nil
+	s.mu.Unlock()
 	switch {
 	case err == nil:
 		return c, true

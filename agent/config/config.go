@@ -3,7 +3,10 @@
 // with messages that name the file, the key and the line where known.
 package config
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Config is a whole herald.toml.
 type Config struct {
@@ -35,6 +38,22 @@ type Agent struct {
 	LogFormat string `toml:"log_format"`
 	// ScriptLogDir is where Qlik writes reload script logs (for alert context).
 	ScriptLogDir string `toml:"script_log_dir"`
+	// ScriptLogDirs are more script log directories, such as the other
+	// scheduler nodes' over UNC paths. Searched with ScriptLogDir (see
+	// ScriptLogDirList).
+	ScriptLogDirs []string `toml:"script_log_dirs"`
+}
+
+// ScriptLogDirList returns script_log_dir and script_log_dirs together,
+// without empty and repeated entries.
+func (a Agent) ScriptLogDirList() []string {
+	var out []string
+	for _, d := range append([]string{a.ScriptLogDir}, a.ScriptLogDirs...) {
+		if d != "" && !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Input is one [[input]].
@@ -82,6 +101,11 @@ type Sink struct {
 	// reached, tailing pauses until the sink catches up: nothing is dropped.
 	// Default 100000.
 	MaxPending int `toml:"max_pending"`
+	// ResolveUnknown sends the sink resolutions of keys with no open alert on
+	// this node (raised by another node's agent before a failover). Nil: the
+	// plugin kind's default (true for signl4 and alertmanager, which close by
+	// key idempotently; false otherwise).
+	ResolveUnknown *bool `toml:"resolve_unknown"`
 }
 
 // Rules says where rules come from.

@@ -37,7 +37,7 @@ func (d *decoder) applyDefaults(c *Config, hostname func() (string, error)) {
 	if a.DataDir == "" {
 		a.DataDir = dataDir
 	}
-	if a.ScriptLogDir == "" {
+	if a.ScriptLogDir == "" && len(a.ScriptLogDirs) == 0 {
 		a.ScriptLogDir = scriptLogDir
 	}
 	if a.Host == "" {
@@ -127,6 +127,7 @@ func resolvePaths(c *Config) {
 	c.Agent.ScriptLogDir = abs(c.Agent.ScriptLogDir)
 	c.Server.TLSCertFile = abs(c.Server.TLSCertFile)
 	c.Server.TLSKeyFile = abs(c.Server.TLSKeyFile)
+	all(c.Agent.ScriptLogDirs)
 	for i := range c.Inputs {
 		all(c.Inputs[i].Paths)
 		all(c.Inputs[i].Exclude)

@@ -491,3 +491,41 @@ func defaultSelfWatch() SelfWatch {
 		PluginRestarts: DefaultPluginRestarts, PluginRestartsWindow: Duration{DefaultPluginRestartsWindow},
 	}
 }
+
+// TestScriptLogDirs checks script_log_dirs: with script_log_dir, the union;
+// alone, no default directory; relative entries resolved; repeats dropped.
+func TestScriptLogDirs(t *testing.T) {
+	const inputs = `
+[[input]]
+name = "scheduler"
+paths = ['logs/*.txt']
+[[sink]]
+name = "console"
+plugin = "console"
+`
+	tests := []struct {
+		name  string
+		agent string
+		want  []string
+	}{
+		{"both", `script_log_dir = 'C:\ProgramData\Qlik\Sense\Log\Script'
+script_log_dirs = ['\\QS-RIM1\c$\ProgramData\Qlik\Sense\Log\Script', 'C:\ProgramData\Qlik\Sense\Log\Script', 'rim2']`,
+			[]string{`C:\ProgramData\Qlik\Sense\Log\Script`, `\\QS-RIM1\c$\ProgramData\Qlik\Sense\Log\Script`,
+				filepath.Join(etcHerald, "rim2")}},
+		{"list only", `script_log_dirs = ['\\QS-RIM1\c$\ProgramData\Qlik\Sense\Log\Script']`,
+			[]string{`\\QS-RIM1\c$\ProgramData\Qlik\Sense\Log\Script`}},
+		{"old key only", `script_log_dir = '/var/qlik/script'`, []string{"/var/qlik/script"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := "[agent]\nhost = \"n1\"\n" + tt.agent + "\n" + inputs
+			got, err := Parse(filepath.Join(etcHerald, "herald.toml"), []byte(text), envOf(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dirs := got.Agent.ScriptLogDirList(); !reflect.DeepEqual(dirs, tt.want) {
+				t.Errorf("ScriptLogDirList = %q, want %q", dirs, tt.want)
+			}
+		})
+	}
+}

@@ -25,6 +25,17 @@ import (
 type Sink struct {
 	Name string
 	Kind string // the plugin: a built-in name, or the executable's base name
+	// ResolveUnknown: a resolution of a key with no open alert here (raised
+	// by another node's agent before a failover) is still sent to this sink.
+	// For sinks that close by key and idempotently (SIGNL4's
+	// X-S4-ExternalID, Alertmanager), not for chat.
+	ResolveUnknown bool
+}
+
+// ResolveUnknownDefault is [[sink]] resolve_unknown's default for a plugin
+// kind: true for the kinds that close alerts by key, idempotently.
+func ResolveUnknownDefault(kind string) bool {
+	return kind == "signl4" || kind == "alertmanager"
 }
 
 // Action is what a rule's match does (the rules package's Action, as text).
@@ -296,8 +307,62 @@ func (l *Lifecycle) resolve(tx *state.Tx, m Match, at time.Time, st *Stats) ([]R
 	}
 	if len(out) == 0 {
 		st.Unmatched++
+		return l.resolveUnknown(tx, m, at)
 	}
 	return out, nil
+}
+
+// resolveUnknown sends the resolution of a key with no open alert here to the
+// sinks with ResolveUnknown, once per match: another node's agent may have
+// raised the alert (the master scheduler moved), and such a sink closes it
+// by key. The alert is named by the first rule resolved.
+func (l *Lifecycle) resolveUnknown(tx *state.Tx, m Match, at time.Time) ([]Routed, error) {
+	if m.Key == "" {
+		return nil, nil
+	}
+	var sinks []string
+	for _, target := range m.Rule.Resolves {
+		if a, ok := tx.Alert(target, m.Key); ok && a.Status != sdk.StatusResolved {
+			return nil, nil // open here after all (cannot happen after resolve)
+		}
+		rule, ok := l.rules[target]
+		if !ok {
+			continue
+		}
+		to, err := l.sinksOf(rule)
+		if err != nil {
+			return nil, err
+		}
+		for _, name := range to {
+			if l.resolvesUnknown(name) && !slices.Contains(sinks, name) {
+				sinks = append(sinks, name)
+			}
+		}
+	}
+	if len(sinks) == 0 {
+		return nil, nil
+	}
+	target := m.Rule.Resolves[0]
+	severity := ""
+	if r, ok := l.rules[target]; ok {
+		severity = r.Severity
+	}
+	ev := sdk.Event{
+		ID: eventID(m.Origin, target, "resolved-unknown", m.Key, at), Rule: target, Status: sdk.StatusResolved,
+		Key: m.Key, Severity: severity, Title: m.Title, Message: m.Message, Fields: m.Fields, Time: at, Host: l.host,
+	}
+	return []Routed{{Event: ev, Sinks: sinks}}, nil
+}
+
+// resolvesUnknown reports whether the named sink takes resolutions of keys
+// with no alert here.
+func (l *Lifecycle) resolvesUnknown(name string) bool {
+	for _, s := range l.sinks {
+		if s.Name == name {
+			return s.ResolveUnknown
+		}
+	}
+	return false
 }
 
 // act applies a resolution, acknowledgement or note to the alerts that exist

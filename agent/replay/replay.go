@@ -61,6 +61,9 @@ type Spec struct {
 	// ScriptLogDir, when set, lets the script log functions read reload script
 	// logs, as the agent does.
 	ScriptLogDir string
+	// ScriptLogDirs are more script log directories (other nodes', over UNC),
+	// searched with ScriptLogDir.
+	ScriptLogDirs []string
 	// Logger receives warnings from the script log functions. Nil discards.
 	Logger *slog.Logger
 	// Now is the clock, used for records that carry no time. Default time.Now.
@@ -71,13 +74,14 @@ type Spec struct {
 // sinks, host and script log directory.
 func FromConfig(cfg *config.Config) Spec {
 	s := Spec{
-		RuleFiles:    cfg.Rules.Files,
-		BaseDir:      cfg.Dir(),
-		Packs:        cfg.Rules.Packs,
-		Route:        true,
-		Sinks:        []lifecycle.Sink{},
-		Host:         cfg.Agent.Host,
-		ScriptLogDir: cfg.Agent.ScriptLogDir,
+		RuleFiles:     cfg.Rules.Files,
+		BaseDir:       cfg.Dir(),
+		Packs:         cfg.Rules.Packs,
+		Route:         true,
+		Sinks:         []lifecycle.Sink{},
+		Host:          cfg.Agent.Host,
+		ScriptLogDir:  cfg.Agent.ScriptLogDir,
+		ScriptLogDirs: cfg.Agent.ScriptLogDirs,
 	}
 	for _, in := range cfg.Inputs {
 		if in.Type != "file" {
@@ -149,7 +153,7 @@ func New(spec Spec) (*Engine, error) {
 		return nil, errors.Join(errs...)
 	}
 	set, err := rules.Load(spec.RuleFiles, spec.BaseDir, spec.Packs, infos,
-		rules.WithScriptLogs(&scriptlog.Finder{Dir: spec.ScriptLogDir, Now: spec.Now}, spec.Logger))
+		rules.WithScriptLogs(&scriptlog.Finder{Dir: spec.ScriptLogDir, Dirs: spec.ScriptLogDirs, Now: spec.Now}, spec.Logger))
 	if err != nil {
 		return nil, err
 	}

@@ -8,9 +8,12 @@
 // `Execution finished.`. Herald reads the file the moment the scheduler logs
 // the failure, so an alert can carry the error instead of a pointer to it.
 //
-// Reading is bounded and never waits: only the last MaxBytes of a file are
-// read, a missing directory or file is an error at once, and nothing is
-// retried. Callers treat any error as "no context".
+// A Finder looks in several directories at once (the local one and the other
+// nodes' over UNC paths) and takes the newest log of all. Reading is bounded
+// and never waits long: only the last MaxBytes of a file are read, a missing
+// directory or file is an error at once, nothing is retried, and a directory
+// that does not answer within Timeout (a hung SMB share) is skipped for that
+// look-up and reported by Status. Callers treat any error as "no context".
 package scriptlog
 
 import (
@@ -20,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -31,6 +35,9 @@ const (
 	// DefaultMaxLineBytes is how long a returned line may be. Qlik echoes
 	// every script statement and allows 1 MiB per line.
 	DefaultMaxLineBytes = 1024
+	// DefaultTimeout bounds one look-up over all directories: an alert waits
+	// at most this long for its script log context.
+	DefaultTimeout = 2 * time.Second
 )
 
 // Limits on what Context gathers around each `Error:` line.
@@ -42,13 +49,26 @@ const (
 // ErrNotFound is returned (wrapped) when no script log of the app fits.
 var ErrNotFound = errors.New("no script log found")
 
-// Finder finds and reads reload script logs in one directory. The zero value
-// of each field but Dir means its default. A Finder is safe for concurrent
-// use: it keeps no state between calls.
+// Finder finds and reads reload script logs in one or more directories. The
+// zero value of each field but Dir and Dirs means its default. A Finder is
+// safe for concurrent use; set its fields before the first call. It keeps the
+// state of each directory (see Status) and never more than one outstanding
+// probe per directory.
 type Finder struct {
-	// Dir is the script log directory, normally
+	// Dir is a script log directory, normally
 	// %ProgramData%\Qlik\Sense\Log\Script.
 	Dir string
+	// Dirs are more script log directories, such as the other nodes'
+	// \\QS-RIM1\c$\ProgramData\Qlik\Sense\Log\Script. Dir and Dirs are
+	// searched together (see Directories).
+	Dirs []string
+	// Timeout bounds a look-up over all directories; default DefaultTimeout.
+	// A directory that has not answered by then is skipped for this look-up,
+	// and later look-ups skip it until its probe returns.
+	Timeout time.Duration
+	// OnStatus, when set, is called (from any goroutine, never with a lock
+	// held) each time a directory's status changes between up and down.
+	OnStatus func(DirStatus)
 	// MaxBytes caps how many bytes are read from the end of a log; default
 	// DefaultMaxBytes.
 	MaxBytes int64
@@ -59,6 +79,13 @@ type Finder struct {
 	// of a given time (Find and Context themselves take zero as "newest");
 	// default time.Now.
 	Now func() time.Time
+
+	// listDir replaces listNames in tests: a listing that blocks stands in
+	// for a hung share.
+	listDir func(dir string) ([]string, error)
+
+	mu   sync.Mutex
+	dirs map[string]*dirState
 }
 
 // Clock returns f.Now, or time.Now when it is nil.
@@ -109,68 +136,63 @@ func isHex(s string) bool {
 	return true
 }
 
-// Find returns the newest script log of appID whose UTC name stamp is at or
-// before at; a zero at means the newest of all. The app id is matched without
-// regard to case, and names that do not fit the pattern are ignored. Of two
-// logs with the same stamp, the one modified last wins.
-//
-// A missing directory wraps fs.ErrNotExist; no fitting log wraps ErrNotFound.
-func (f *Finder) Find(appID string, at time.Time) (string, error) {
-	if f.Dir == "" {
-		return "", errors.New("script logs: no directory configured")
+// findIn returns the name of the newest script log of appID in dir whose UTC
+// name stamp is at or before at (zero: the newest of all), and its stamp. The
+// app id is matched without regard to case, and names that do not fit the
+// pattern are ignored. Of two logs with the same stamp, the one modified last
+// wins. best is "" when no log fits; err is about the directory.
+func (f *Finder) findIn(dir, appID string, at time.Time) (best string, bestStamp time.Time, err error) {
+	names, err := f.list(dir)
+	for _, name := range names {
+		id, stamp, ok := parseName(name)
+		if !ok || !strings.EqualFold(id, appID) || (!at.IsZero() && stamp.After(at)) {
+			continue
+		}
+		switch {
+		case best == "" || stamp.After(bestStamp):
+		case stamp.Equal(bestStamp) && newer(dir, name, best):
+		default:
+			continue
+		}
+		best, bestStamp = name, stamp
 	}
-	if appID == "" {
-		return "", fmt.Errorf("script logs in %s: %w: the app id is empty", f.Dir, ErrNotFound)
+	return best, bestStamp, err
+}
+
+// list returns the names in dir: through the listDir seam in tests.
+func (f *Finder) list(dir string) ([]string, error) {
+	if f.listDir != nil {
+		return f.listDir(dir)
 	}
-	d, err := os.Open(f.Dir)
+	return listNames(dir)
+}
+
+// listNames lists the names in dir, in batches: a busy node's directory can
+// hold many thousands of logs, and a name is all that is needed to choose.
+func listNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
 	if err != nil {
-		return "", fmt.Errorf("script logs: %w", err)
+		return nil, fmt.Errorf("script logs: %w", err)
 	}
 	defer d.Close()
-
-	var (
-		best      string
-		bestStamp time.Time
-	)
+	var all []string
 	for {
-		// Names only, in batches: a busy node's directory can hold many
-		// thousands of logs, and a name is all that is needed to choose.
 		names, err := d.Readdirnames(1024)
-		for _, name := range names {
-			id, stamp, ok := parseName(name)
-			if !ok || !strings.EqualFold(id, appID) || (!at.IsZero() && stamp.After(at)) {
-				continue
-			}
-			switch {
-			case best == "" || stamp.After(bestStamp):
-			case stamp.Equal(bestStamp) && f.newer(name, best):
-			default:
-				continue
-			}
-			best, bestStamp = name, stamp
-		}
+		all = append(all, names...)
 		if errors.Is(err, io.EOF) {
-			break
+			return all, nil
 		}
 		if err != nil {
-			return "", fmt.Errorf("script logs: list %s: %w", f.Dir, err)
+			return nil, fmt.Errorf("script logs: list %s: %w", dir, err)
 		}
 	}
-	if best == "" {
-		if at.IsZero() {
-			return "", fmt.Errorf("script logs in %s: %w for app %s", f.Dir, ErrNotFound, appID)
-		}
-		return "", fmt.Errorf("script logs in %s: %w for app %s at or before %s", f.Dir, ErrNotFound, appID,
-			at.UTC().Format(time.RFC3339))
-	}
-	return filepath.Join(f.Dir, best), nil
 }
 
 // newer reports whether log a was modified after log b (by name then, when
 // the times are equal or unknown, so that the choice is stable).
-func (f *Finder) newer(a, b string) bool {
-	ia, errA := os.Stat(filepath.Join(f.Dir, a))
-	ib, errB := os.Stat(filepath.Join(f.Dir, b))
+func newer(dir, a, b string) bool {
+	ia, errA := os.Stat(filepath.Join(dir, a))
+	ib, errB := os.Stat(filepath.Join(dir, b))
 	if errA == nil && errB == nil && !ia.ModTime().Equal(ib.ModTime()) {
 		return ia.ModTime().After(ib.ModTime())
 	}
@@ -195,19 +217,15 @@ type Context struct {
 // Context finds the script log of appID at or before at (see Find) and
 // returns its last n lines (all lines read when n < 0) and its errors.
 func (f *Finder) Context(appID string, at time.Time, n int) (Context, error) {
-	path, err := f.Find(appID, at)
+	r, err := f.lookup(appID, at, true)
 	if err != nil {
 		return Context{}, err
 	}
-	lines, err := f.readTail(path)
-	if err != nil {
-		return Context{}, err
+	c := Context{Path: r.path, Errors: f.errorLines(r.lines)}
+	if n < 0 || n > len(r.lines) {
+		n = len(r.lines)
 	}
-	c := Context{Path: path, Errors: f.errorLines(lines)}
-	if n < 0 || n > len(lines) {
-		n = len(lines)
-	}
-	for _, l := range lines[len(lines)-n:] {
+	for _, l := range r.lines[len(r.lines)-n:] {
 		c.Tail = append(c.Tail, f.cut(l))
 	}
 	return c, nil
