@@ -80,6 +80,11 @@ type Sink struct {
 	// reached, tailing pauses until the sink catches up: nothing is dropped.
 	// Default 100000.
 	MaxPending int `toml:"max_pending"`
+	// ResendInterval, when set, makes the agent queue a fresh copy of the
+	// firing event of every open alert routed to the sink this often, for
+	// destinations that forget an alert not repeated (Alertmanager's
+	// resolve_timeout). Zero (not set): off.
+	ResendInterval Duration `toml:"resend_interval"`
 }
 
 // Rules says where rules come from.
