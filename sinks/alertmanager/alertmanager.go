@@ -241,4 +241,3 @@ func errorDetail(body []byte) string {
 }
 
 var _ sdk.Sink = (*Sink)(nil)
-

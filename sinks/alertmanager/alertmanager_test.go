@@ -23,9 +23,11 @@ func TestSample(t *testing.T) {
 
 func TestConformance(t *testing.T) {
 	for name, auth := range map[string]func(cfg map[string]any){
-		"bearer token":     func(c map[string]any) { c["bearer_token"] = secret },
-		"basic password":   func(c map[string]any) { c["basic_auth"] = map[string]any{"username": "herald", "password": secret} },
-		"password in url":  func(c map[string]any) { c["urls"] = []string{strings.Replace(c["urls"].([]string)[0], "http://", "http://herald:"+secret+"@", 1)} },
+		"bearer token":   func(c map[string]any) { c["bearer_token"] = secret },
+		"basic password": func(c map[string]any) { c["basic_auth"] = map[string]any{"username": "herald", "password": secret} },
+		"password in url": func(c map[string]any) {
+			c["urls"] = []string{strings.Replace(c["urls"].([]string)[0], "http://", "http://herald:"+secret+"@", 1)}
+		},
 		"secret in prefix": func(c map[string]any) { c["urls"] = []string{c["urls"].([]string)[0] + "/" + secret} },
 	} {
 		t.Run(name, func(t *testing.T) {
