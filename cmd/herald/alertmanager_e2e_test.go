@@ -25,8 +25,14 @@ const (
 	amGroupInterval = 2 * time.Second
 	// amPeerTimeout is how long the second instance of the cluster waits
 	// before it notifies: by then the first one's notification log has been
-	// gossiped, and it sends nothing.
-	amPeerTimeout = 2 * time.Second
+	// gossiped (every 50ms), and it sends nothing. It is well below
+	// amGroupInterval: an instance compares what it flushed before its wait
+	// with the log after it, so a wait that spans the other instance's next
+	// flush would send a stale notification once the alert resolves there
+	// (Alertmanager's own HA race; its defaults, 15s against 5m, keep it
+	// as rare). Herald posts to both at once, so their group timers tick
+	// together and the wait never spans the other's next flush.
+	amPeerTimeout = 500 * time.Millisecond
 	// amQuiet is how long "no further notification" is watched for. A
 	// duplicate from the second instance would come amPeerTimeout after the
 	// first one's (its position in the cluster times the peer timeout); a
