@@ -209,6 +209,7 @@ func (a *Agent) serve(ctx context.Context, store *state.Store, reg *prometheus.R
 			defer dwg.Done()
 			a.newSelfAlerter(store, m, sinks, notify).run(dctx)
 		}()
+		a.startResend(dctx, &dwg, store, notify)
 	}
 
 	caps := map[string]int{}

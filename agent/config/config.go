@@ -106,6 +106,11 @@ type Sink struct {
 	// plugin kind's default (true for signl4 and alertmanager, which close by
 	// key idempotently; false otherwise).
 	ResolveUnknown *bool `toml:"resolve_unknown"`
+	// ResendInterval, when set, makes the agent queue a fresh copy of the
+	// firing event of every open alert routed to the sink this often, for
+	// destinations that forget an alert not repeated (Alertmanager's
+	// resolve_timeout). Zero (not set): off.
+	ResendInterval Duration `toml:"resend_interval"`
 }
 
 // Rules says where rules come from.

@@ -77,6 +77,9 @@ func (d *decoder) validate(c *Config) {
 		if s.MaxPending < 1 {
 			d.addUnlessBad(p.key("max_pending"), "must be at least 1, got %d", s.MaxPending)
 		}
+		if d.present[p.key("resend_interval").String()] && s.ResendInterval.Duration < time.Second {
+			d.addUnlessBad(p.key("resend_interval"), "must be at least 1s (for Alertmanager: below its resolve_timeout, such as \"1m\"), got %s", s.ResendInterval.Duration)
+		}
 	}
 
 	d.selfWatch(c)

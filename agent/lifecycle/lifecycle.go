@@ -254,6 +254,7 @@ func (l *Lifecycle) fire(tx *state.Tx, m Match, at time.Time, st *Stats) ([]Rout
 		msg += fmt.Sprintf("\n(%d more since %s)", a.Suppressed, a.SuppressedSince.Format("2006-01-02 15:04:05 -0700"))
 	}
 	a.Suppressed, a.SuppressedSince, a.LastFired = 0, time.Time{}, at
+	a.Message = msg
 	if err := tx.PutAlert(a); err != nil {
 		return nil, err
 	}

@@ -127,6 +127,7 @@ func appendAlertJSON(b []byte, a *Alert) ([]byte, error) {
 	o.strOmit("title", a.Title)
 	o.strOmit("severity", a.Severity)
 	o.mapOmit("fields", a.Fields)
+	o.strOmit("message", a.Message)
 	o.timeOmit("first_seen", a.FirstSeen)
 	o.timeOmit("last_seen", a.LastSeen)
 	o.intOmit("count", a.Count)

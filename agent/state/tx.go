@@ -137,6 +137,9 @@ type Alert struct {
 	Title    string            `json:"title,omitempty"`
 	Severity string            `json:"severity,omitempty"`
 	Fields   map[string]string `json:"fields,omitempty"`
+	// Message is the message of the last firing event sent, so that it can
+	// be sent again (a sink's resend_interval).
+	Message string `json:"message,omitempty"`
 	// FirstSeen and LastSeen bound the log entries that fired this alert.
 	FirstSeen time.Time `json:"first_seen,omitzero"`
 	LastSeen  time.Time `json:"last_seen,omitzero"`

@@ -180,7 +180,7 @@ func TestCheck(t *testing.T) {
 			name:   "unknown plugin",
 			config: checkInput + strings.Replace(checkSignl4, `"signl4"`, `"signl5"`, 1) + checkRules,
 			lines: []string{`herald: $DIR/herald.toml: sink "pager": plugin "signl5" is neither a built-in sink ` +
-				`(console, rocketchat, signl4, webhook) nor a path to an executable`},
+				`(alertmanager, console, rocketchat, signl4, webhook) nor a path to an executable`},
 		},
 		{
 			name:   "plugin path missing",

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/heraldhq/herald/plugins/sdk"
+	"github.com/heraldhq/herald/sinks/alertmanager"
 	"github.com/heraldhq/herald/sinks/console"
 	"github.com/heraldhq/herald/sinks/rocketchat"
 	"github.com/heraldhq/herald/sinks/signl4"
@@ -17,10 +18,11 @@ import (
 // builtins is fixed at compile time, with no registration and no mutable
 // package state. One line per sink, sorted by name.
 var builtins = map[string]func() sdk.Sink{
-	console.Name:    func() sdk.Sink { return console.New() },
-	rocketchat.Name: func() sdk.Sink { return rocketchat.New() },
-	signl4.Name:     func() sdk.Sink { return signl4.New() },
-	webhook.Name:    func() sdk.Sink { return webhook.New() },
+	alertmanager.Name: func() sdk.Sink { return alertmanager.New() },
+	console.Name:      func() sdk.Sink { return console.New() },
+	rocketchat.Name:   func() sdk.Sink { return rocketchat.New() },
+	signl4.Name:       func() sdk.Sink { return signl4.New() },
+	webhook.Name:      func() sdk.Sink { return webhook.New() },
 }
 
 // Lookup returns the constructor of the built-in sink called name.

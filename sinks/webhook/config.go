@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/plugins/sdk"
+	"github.com/heraldhq/herald/sinks/internal/amlabels"
 	"github.com/heraldhq/herald/sinks/internal/httpx"
 )
 
@@ -50,7 +51,21 @@ type Config struct {
 	// Concurrency is how many requests may be in flight at once, from 1
 	// (one after another) to MaxConcurrency; default DefaultConcurrency.
 	Concurrency *int `json:"concurrency"`
+	// MaxAlerts is how many alerts one request carries at most with format
+	// alertmanager; default DefaultMaxAlerts.
+	MaxAlerts *int `json:"max_alerts"`
+	// ExternalURL is the externalURL of an alertmanager payload.
+	ExternalURL string `json:"external_url"`
+	// GeneratorURL is each alert's generatorURL in an alertmanager payload.
+	GeneratorURL string `json:"generator_url"`
+	// Labels and KeyLabel shape the labels of an alertmanager payload, as
+	// in the alertmanager sink.
+	amlabels.Config
 }
+
+// DefaultMaxAlerts is how many alerts a request in the alertmanager format
+// carries at most unless the config says otherwise.
+const DefaultMaxAlerts = 64
 
 // DefaultConcurrency is how many requests the sink has in flight at once
 // unless the config says otherwise. The agent never puts two events of one
@@ -68,8 +83,9 @@ type BasicAuth struct {
 }
 
 const (
-	formatHerald = "herald"
-	formatButler = "butler"
+	formatHerald       = "herald"
+	formatButler       = "butler"
+	formatAlertmanager = "alertmanager"
 )
 
 // reservedHeaders are set by the sink itself; a configured value for one of
@@ -97,6 +113,8 @@ type settings struct {
 	tmpl        *template.Template
 	contentType string
 	key         []byte // Standard Webhooks signing key; nil: unsigned
+	// The alertmanager format's settings.
+	am *amSettings
 }
 
 func (c *Config) validate() (*settings, error) {
@@ -171,8 +189,33 @@ func (c *Config) validate() (*settings, error) {
 		s.format = formatHerald
 	case formatButler:
 		s.format = formatButler
+	case formatAlertmanager:
+		s.format = formatAlertmanager
+		if s.method == http.MethodGet {
+			bad("format: %q needs method POST or PUT", formatAlertmanager)
+		}
+		am := &amSettings{maxAlerts: DefaultMaxAlerts, externalURL: c.ExternalURL, generatorURL: c.GeneratorURL}
+		if c.MaxAlerts != nil {
+			if n := *c.MaxAlerts; n < 1 || n > 1000 {
+				bad("max_alerts: must be from 1 to 1000, got %d", n)
+			} else {
+				am.maxAlerts = n
+			}
+		}
+		if am.mapper, err = amlabels.New(c.Config); err != nil {
+			errs = append(errs, err)
+		}
+		s.am = am
 	default:
-		bad("format: must be %q or %q, got %q", formatHerald, formatButler, c.Format)
+		bad("format: must be %q, %q or %q, got %q", formatHerald, formatButler, formatAlertmanager, c.Format)
+	}
+	if s.format != formatAlertmanager {
+		for key, set := range map[string]bool{"max_alerts": c.MaxAlerts != nil, "external_url": c.ExternalURL != "",
+			"generator_url": c.GeneratorURL != "", "labels": c.Labels != nil, "key_label": c.KeyLabel != nil} {
+			if set {
+				bad("%s: only applies with format = %q", key, formatAlertmanager)
+			}
+		}
 	}
 
 	if c.Template != "" {

@@ -71,6 +71,9 @@ func (s *Sink) Configure(_ context.Context, cfg sdk.Config) error {
 		return err
 	}
 	s.set, s.client = set, client
+	if set.am != nil {
+		set.am.receiver = cfg.Name
+	}
 
 	if c.InsecureSkipVerify {
 		s.log.Warn("webhook: TLS certificate verification is off (insecure_skip_verify); anyone on the path can read and change alerts",
@@ -89,6 +92,9 @@ func (s *Sink) Configure(_ context.Context, cfg sdk.Config) error {
 // Send delivers each event with one request, with up to the configured
 // concurrency in flight, and returns one result per event in the events' order.
 func (s *Sink) Send(ctx context.Context, events []sdk.Event) []sdk.Result {
+	if s.set.am != nil {
+		return s.sendAlertmanager(ctx, events)
+	}
 	return httpx.SendConcurrently(ctx, events, s.set.client.Concurrency, s.send)
 }
 
@@ -112,6 +118,12 @@ func (s *Sink) send(ctx context.Context, ev sdk.Event) sdk.Result {
 		u.RawQuery = q.Encode()
 		target = u.String()
 	}
+	return s.do(ctx, target, ev.ID, body)
+}
+
+// do sends one request with body to target, id its webhook-id, and
+// classifies the answer.
+func (s *Sink) do(ctx context.Context, target, id string, body []byte) sdk.Result {
 	req, err := http.NewRequestWithContext(ctx, s.set.method, target, bytes.NewReader(body))
 	if err != nil {
 		return sdk.Reject(s.client.Redact("building the request: " + err.Error()))
@@ -123,20 +135,20 @@ func (s *Sink) send(ctx context.Context, ev sdk.Event) sdk.Result {
 	// Standard Webhooks headers: webhook-id is the event id, stable across
 	// retries, so a receiver can drop duplicates even of unsigned requests.
 	ts := strconv.FormatInt(s.now().Unix(), 10)
-	vals := []string{ev.ID, ts} // one allocation for both
+	vals := []string{id, ts} // one allocation for both
 	h["Webhook-Id"], h["Webhook-Timestamp"] = vals[0:1:1], vals[1:2:2]
 	if s.set.key != nil {
-		h["Webhook-Signature"] = []string{Sign(s.set.key, ev.ID, ts, body)}
+		h["Webhook-Signature"] = []string{Sign(s.set.key, id, ts, body)}
 	}
 	req.Header = h
 
 	resp, err := s.client.Do(req)
 	if err != nil {
-		s.log.Debug("webhook: no answer", "id", ev.ID, "err", err)
+		s.log.Debug("webhook: no answer", "id", id, "err", err)
 		return s.client.Failed(err)
 	}
 	if s.log.Enabled(ctx, slog.LevelDebug) { // spares boxing the arguments of every request
-		s.log.Debug("webhook: answered", "id", ev.ID, "status", resp.StatusCode)
+		s.log.Debug("webhook: answered", "id", id, "status", resp.StatusCode)
 	}
 	if resp.OK() {
 		return sdk.Accept("")
