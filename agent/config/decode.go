@@ -49,6 +49,11 @@ func (d *decoder) decode(p keyPath, data any, rv reflect.Value) {
 		return
 	}
 	switch rv.Kind() {
+	case reflect.Pointer:
+		// An optional value whose absence means something (a per-kind default).
+		v := reflect.New(rv.Type().Elem())
+		d.decode(p, data, v.Elem())
+		rv.Set(v)
 	case reflect.Struct:
 		d.table(p, data, rv)
 	case reflect.Slice:
