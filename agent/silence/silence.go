@@ -69,6 +69,9 @@ func (m *Matcher) compile() error {
 	case OpEqual, OpNotEqual:
 		m.re = nil
 	case OpRegex, OpNotRegex:
+		if _, err := regexp.Compile(m.Value); err != nil { // the error quotes the value as written
+			return fmt.Errorf("matcher %s: bad regular expression: %w", m.Name, err)
+		}
 		re, err := regexp.Compile("^(?:" + m.Value + ")$")
 		if err != nil {
 			return fmt.Errorf("matcher %s: bad regular expression: %w", m.Name, err)
