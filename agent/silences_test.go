@@ -213,3 +213,26 @@ func TestSilenceNoteOnNextFiring(t *testing.T) {
 		t.Errorf("still held: %+v", a)
 	}
 }
+
+// TestMaintenanceWindowMaterialised: a [[maintenance]] window's current
+// occurrence is a silence with source config:<name>, once, and it holds.
+func TestMaintenanceWindowMaterialised(t *testing.T) {
+	e := newTestEnv(t)
+	clock := newTestClock(time.Date(2026, 11, 22, 5, 30, 0, 0, time.UTC)) // a Sunday
+	e.useClock(clock)
+	e.agent.windows = []silence.Window{{Name: "sunday-patch", Matchers: mustMatchers(t, `rule="task-failed"`),
+		Weekdays: []time.Weekday{time.Sunday}, Start: 5 * 60, End: 7 * 60, Loc: time.UTC}}
+	e.startSilences(t)
+	e.agent.materialise(e.store, clock.Now()) // again: idempotent
+	list, err := e.agent.Silences(false)
+	if err != nil || len(list) != 1 || list[0].Source != "config:sunday-patch" || list[0].ID != "cfg-sunday-patch-20261122T0500Z" {
+		t.Fatalf("Silences = %+v, %v", list, err)
+	}
+	e.write(qlikHeader + row(1, "ERROR", "T1", "boom"))
+	if err := waitRun(t, e.start(context.Background(), true)); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.events(); len(got) != 0 {
+		t.Fatalf("queued during the window: %v", got)
+	}
+}
