@@ -19,6 +19,7 @@ import (
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/lifecycle"
 	"github.com/heraldhq/herald/agent/scriptlog"
+	"github.com/heraldhq/herald/agent/silence"
 	"github.com/heraldhq/herald/parsers"
 	parsersall "github.com/heraldhq/herald/parsers/all"
 	"github.com/heraldhq/herald/plugins/host"
@@ -69,6 +70,10 @@ type Agent struct {
 	scriptLogs *scriptlog.Finder
 	// self is the self-watch; a reload hands the running one to the next agent.
 	self *selfState
+	// sil are the silences, handed over on reload like self; windows are
+	// the [[maintenance]] windows of this config (silences.go).
+	sil     *silenceState
+	windows []silence.Window
 }
 
 // Load builds parsers, compiles rules and prepares sink plugins from cfg. It does
@@ -90,8 +95,17 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 		}
 		opts.Executable = exe
 	}
-	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger, self: newSelfState(opts.Logger, opts.Now)}
+	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger, self: newSelfState(opts.Logger, opts.Now),
+		sil: newSilenceState(opts.Logger, opts.Now)}
 	var errs []error
+	for _, m := range cfg.Maintenance {
+		w, err := m.Window()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("maintenance %q: %w", m.Name, err))
+			continue
+		}
+		a.windows = append(a.windows, w)
+	}
 
 	infos := map[string]rules.InputInfo{}
 	for _, in := range cfg.Inputs {

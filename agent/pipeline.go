@@ -561,6 +561,7 @@ type applied struct {
 	produced []produced
 	held     []heldBack
 	touched  map[string]bool // sinks with new outbox entries
+	silenced []string        // the silence that held each event held back
 }
 
 // produced is one event a match produced, for the per-rule counters.
@@ -576,7 +577,7 @@ type heldBack struct {
 }
 
 // applyMatches applies matches to the alert state in tx and enqueues the
-// events they produce for their sinks.
+// events they produce for their sinks, unless a silence holds them (queue).
 func (a *Agent) applyMatches(tx *state.Tx, matches []lifecycle.Match) (applied, error) {
 	done := applied{touched: map[string]bool{}}
 	for _, m := range matches {
@@ -589,12 +590,8 @@ func (a *Agent) applyMatches(tx *state.Tx, matches []lifecycle.Match) (applied, 
 			done.held = append(done.held, heldBack{rule: m.Rule.ID, stats: st})
 		}
 		for _, r := range routed {
-			done.produced = append(done.produced, produced{r.Event.Rule, r.Event.Status})
-			for _, sink := range r.Sinks {
-				if _, err := tx.Enqueue(sink, r.Event); err != nil {
-					return done, err
-				}
-				done.touched[sink] = true
+			if err := a.queue(tx, r.Event, r.Sinks, &done); err != nil {
+				return done, err
 			}
 		}
 	}
@@ -611,6 +608,9 @@ func (a *Agent) publish(m *metrics.Metrics, done applied, notify func(sink strin
 		rm := m.Rule(h.rule)
 		rm.Duplicates.Add(float64(h.stats.Duplicates))
 		rm.Suppressed.Add(float64(h.stats.Suppressed))
+	}
+	for _, id := range done.silenced {
+		m.Silenced(id).Inc()
 	}
 	for sink := range done.touched {
 		notify(sink)

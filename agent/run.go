@@ -101,7 +101,7 @@ func (a *Agent) Run(ctx context.Context, ro RunOptions) error {
 			a.log.Warn("data_dir changed in the config; it takes effect at the next restart", "running", cur.cfg.Agent.DataDir)
 			next.cfg.Agent.DataDir = cur.cfg.Agent.DataDir
 		}
-		next.self = cur.self
+		next.self, next.sil = cur.self, cur.sil
 		a.warnHeartbeatChange(next)
 		cur, plugins = next, nextPlugins
 		current.Store(cur)
@@ -156,6 +156,9 @@ func (a *Agent) serve(ctx context.Context, store *state.Store, reg *prometheus.R
 		}
 	}
 
+	// Silences apply from the first event on, and end at their time.
+	a.watchSilences(dctx, &dwg, store, m, notify)
+
 	// The server starts before the dispatchers run, so that a port in use
 	// fails start-up before anything is sent; its hooks may queue events at
 	// once, which the dispatchers pick up when they start.
@@ -177,6 +180,7 @@ func (a *Agent) serve(ctx context.Context, store *state.Store, reg *prometheus.R
 				requests: m.HookRequests(h.cfg.Name)}
 			srv.Handle(h.cfg.Path, h.handler)
 		}
+		srv.Handle(PathSilences, a.silencesHandler())
 		if err := srv.Start(); err != nil {
 			return nil, nil, err
 		}

@@ -437,22 +437,17 @@ func (sa *selfAlerter) resolve(ctx context.Context, k [2]string, now time.Time) 
 // like a rule's match on a log line.
 func (sa *selfAlerter) apply(kind selfwatch.Kind, m lifecycle.Match) error {
 	a := sa.agent
-	var produced []sdk.Event
-	touched := map[string]bool{}
+	var done applied
 	err := sa.store.Update(func(tx *state.Tx) error {
-		produced, touched = produced[:0], map[string]bool{}
+		done = applied{touched: map[string]bool{}}
 		var st lifecycle.Stats
 		routed, err := a.life.Apply(tx, m, &st)
 		if err != nil {
 			return err
 		}
 		for _, r := range routed {
-			produced = append(produced, r.Event)
-			for _, sink := range sa.targets(kind, m.Key, r.Sinks) {
-				if _, err := tx.Enqueue(sink, r.Event); err != nil {
-					return err
-				}
-				touched[sink] = true
+			if err := a.queue(tx, r.Event, sa.targets(kind, m.Key, r.Sinks), &done); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -461,12 +456,7 @@ func (sa *selfAlerter) apply(kind selfwatch.Kind, m lifecycle.Match) error {
 		sa.s.stateFailed(sa.store.Path(), err)
 		return err
 	}
-	for _, ev := range produced {
-		sa.m.Rule(ev.Rule).Events(ev.Status).Inc()
-	}
-	for sink := range touched {
-		sa.notify(sink)
-	}
+	a.publish(sa.m, done, sa.notify)
 	return nil
 }
 

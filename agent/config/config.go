@@ -23,6 +23,9 @@ type Config struct {
 	SelfWatch SelfWatch `toml:"self_watch"`
 
 	Heartbeat Heartbeat `toml:"heartbeat"`
+
+	// Maintenance are recurring maintenance windows (maintenance.go).
+	Maintenance []Maintenance `toml:"maintenance"`
 }
 
 // Agent holds agent-wide settings.

@@ -21,7 +21,7 @@ var (
 	startAts    = []string{"end", "beginning"}
 	httpFormats = []string{"signl4", "rocketchat", "json"}
 	// reservedPaths are served by Herald itself on [server].listen.
-	reservedPaths = []string{"/", "/metrics", "/healthz", "/alerts"}
+	reservedPaths = []string{"/", "/metrics", "/healthz", "/alerts", "/api/silences"}
 	// fileOnlyKeys and httpOnlyKeys may only be set on inputs of that type.
 	fileOnlyKeys = []string{"paths", "exclude", "start_at", "poll_interval", "max_silence"}
 	httpOnlyKeys = []string{"path", "format", "token"}
@@ -92,6 +92,7 @@ func (d *decoder) validate(c *Config) {
 	}
 	d.heartbeat(&c.Heartbeat)
 	d.serverTLS(c)
+	d.maintenance(c)
 }
 
 // serverTLS checks tls_cert_file and tls_key_file: both or neither, and a

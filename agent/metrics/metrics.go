@@ -40,6 +40,7 @@ type Metrics struct {
 	events      *prometheus.CounterVec
 	duplicates  *prometheus.CounterVec
 	suppressed  *prometheus.CounterVec
+	silenced    *prometheus.CounterVec
 
 	outboxDepth  *prometheus.GaugeVec
 	sent         *prometheus.CounterVec
@@ -92,6 +93,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		events:      counter("events_total", "Alert events a rule produced, by event status.", "rule", "status"),
 		duplicates:  counter("duplicates_total", "Matches of a rule dropped because their outcome was already seen.", "rule"),
 		suppressed:  counter("suppressed_total", "Firings of a rule held back by its rate limit.", "rule"),
+		silenced:    counter("silenced_total", "Firing events held back by a silence (maintenance window), by the silence's id.", "silence"),
 
 		outboxDepth: gauge("outbox_depth", "Events waiting in a sink's outbox.", "sink"),
 		sent:        counter("sent_total", "Events sent to a sink, by the sink's answer: accepted, retryable or rejected.", "sink", "outcome"),
@@ -123,7 +125,7 @@ func New(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		m.linesRead, m.parseErrors, m.records, m.hookReqs,
-		m.ruleMatches, m.events, m.duplicates, m.suppressed,
+		m.ruleMatches, m.events, m.duplicates, m.suppressed, m.silenced,
 		m.outboxDepth, m.sent, m.sendErrors, m.retries, m.restarts, m.sendDuration,
 		m.heartbeatPings,
 		m.buildInfo, m.files, m.up,
@@ -328,3 +330,7 @@ func (m *Metrics) Up() (inputs, plugins map[string]bool) {
 	}
 	return inputs, plugins
 }
+
+// Silenced counts the events the silence with id held back
+// (herald_silenced_total).
+func (m *Metrics) Silenced(id string) prometheus.Counter { return m.silenced.WithLabelValues(id) }

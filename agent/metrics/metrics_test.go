@@ -33,6 +33,7 @@ func touchAll(t *testing.T, m *Metrics) {
 	m.Rule("reload-failed")
 	m.Sink("pager").SetUp(true)
 	m.Heartbeat("up")("up")
+	m.Silenced("3f9c2a1b7d4e5f60")
 	path := filepath.Join(t.TempDir(), "log.txt")
 	if err := os.WriteFile(path, []byte("line\n"), 0o600); err != nil {
 		t.Fatal(err)

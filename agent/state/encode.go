@@ -139,6 +139,32 @@ func appendAlertJSON(b []byte, a *Alert) ([]byte, error) {
 	o.timeOmit("last_fired", a.LastFired)
 	o.intOmit("suppressed", a.Suppressed)
 	o.timeOmit("suppressed_since", a.SuppressedSince)
+	o.strOmit("held_by", a.HeldBy)
+	o.timeOmit("held_since", a.HeldSince)
+	o.intOmit("held_count", a.HeldCount)
+	if a.HeldUnsent {
+		o.key("held_unsent")
+		o.b = append(o.b, "true"...)
+	}
+	if a.HeldEvent != nil {
+		o.key("held_event")
+		ev, err := appendEventJSON(o.b, a.HeldEvent)
+		if err != nil {
+			return nil, fmt.Errorf("held_event: %w", err)
+		}
+		o.b = ev
+	}
+	if len(a.HeldSinks) > 0 {
+		o.key("held_sinks")
+		o.b = append(o.b, '[')
+		for i, s := range a.HeldSinks {
+			if i > 0 {
+				o.b = append(o.b, ',')
+			}
+			o.b = jsonenc.AppendString(o.b, s)
+		}
+		o.b = append(o.b, ']')
+	}
 	return o.end()
 }
 

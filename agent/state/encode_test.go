@@ -34,6 +34,19 @@ func fill(t *testing.T, v reflect.Value, r *rand.Rand) {
 		v.SetString(s)
 	case reflect.Int:
 		v.SetInt(r.Int64N(1<<40) - 1<<39 | 1)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Pointer:
+		p := reflect.New(v.Type().Elem())
+		fill(t, p.Elem(), r)
+		v.Set(p)
+	case reflect.Slice:
+		n := 1 + r.IntN(4)
+		s := reflect.MakeSlice(v.Type(), n, n)
+		for i := range s.Len() {
+			fill(t, s.Index(i), r)
+		}
+		v.Set(s)
 	case reflect.Map:
 		m := reflect.MakeMap(v.Type())
 		for range 1 + r.IntN(20) {

@@ -49,10 +49,14 @@ var (
 	bucketSeen      = []byte("seen")
 	bucketOutbox    = []byte("outbox")
 	bucketDead      = []byte("dead")
+	// bucketSilences was added after schema version 1 without changing it:
+	// a file that lacks it simply gets it at Open, and an older herald
+	// ignores it.
+	bucketSilences = []byte("silences")
 
 	keySchema = []byte("schema")
 
-	allBuckets = [][]byte{bucketMeta, bucketPositions, bucketAlerts, bucketAlertKeys, bucketSeen, bucketOutbox, bucketDead}
+	allBuckets = [][]byte{bucketMeta, bucketPositions, bucketAlerts, bucketAlertKeys, bucketSeen, bucketOutbox, bucketDead, bucketSilences}
 )
 
 // ErrInUse reports that another process holds the state file's lock.

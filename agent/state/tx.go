@@ -161,6 +161,23 @@ type Alert struct {
 	LastFired       time.Time `json:"last_fired,omitzero"`
 	Suppressed      int       `json:"suppressed,omitempty"`
 	SuppressedSince time.Time `json:"suppressed_since,omitzero"`
+	// HeldBy is the id of the silence (maintenance window) that holds this
+	// alert's events back; HeldSince is when the first of them was held and
+	// HeldCount how many were. HeldEvent is the latest of them, delivered to
+	// HeldSinks when the silence ends and the alert is still firing.
+	// HeldUnsent: the first event of this instance was held, so the sinks
+	// were never told of it, and a resolution is not sent either.
+	HeldBy     string     `json:"held_by,omitempty"`
+	HeldSince  time.Time  `json:"held_since,omitzero"`
+	HeldCount  int        `json:"held_count,omitempty"`
+	HeldUnsent bool       `json:"held_unsent,omitempty"`
+	HeldEvent  *sdk.Event `json:"held_event,omitempty"`
+	HeldSinks  []string   `json:"held_sinks,omitempty"`
+}
+
+// Unhold clears what a silence held of the alert.
+func (a *Alert) Unhold() {
+	a.HeldBy, a.HeldSince, a.HeldCount, a.HeldUnsent, a.HeldEvent, a.HeldSinks = "", time.Time{}, 0, false, nil, nil
 }
 
 // Alert returns the alert of rule and key and whether there is one.
@@ -249,6 +266,12 @@ func (t *Tx) PutAlert(a Alert) error {
 func (a Alert) clone() Alert {
 	a.Fields = maps.Clone(a.Fields)
 	a.Refs = maps.Clone(a.Refs)
+	if a.HeldEvent != nil {
+		ev := *a.HeldEvent
+		ev.Fields = maps.Clone(ev.Fields)
+		a.HeldEvent = &ev
+	}
+	a.HeldSinks = slices.Clone(a.HeldSinks)
 	return a
 }
 

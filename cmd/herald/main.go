@@ -61,6 +61,7 @@ next successful run of the same task resolves it.`,
 	root.AddCommand(newSendTestCmd())
 	root.AddCommand(newRulesCmd())
 	root.AddCommand(newAlertsCmd())
+	root.AddCommand(newSilenceCmd())
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	return root
 }
