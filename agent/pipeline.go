@@ -563,10 +563,13 @@ type applied struct {
 	touched  map[string]bool // sinks with new outbox entries
 }
 
-// produced is one event a match produced, for the per-rule counters.
+// produced is one event a match produced, for the per-rule counters and the
+// status page's recent events.
 type produced struct {
 	rule   string
 	status sdk.Status
+	ev     *sdk.Event
+	sinks  []string // shared with the lifecycle: do not change
 }
 
 // heldBack is what one match's lifecycle held back, for the per-rule counters.
@@ -589,7 +592,7 @@ func (a *Agent) applyMatches(tx *state.Tx, matches []lifecycle.Match) (applied, 
 			done.held = append(done.held, heldBack{rule: m.Rule.ID, stats: st})
 		}
 		for _, r := range routed {
-			done.produced = append(done.produced, produced{r.Event.Rule, r.Event.Status})
+			done.produced = append(done.produced, produced{r.Event.Rule, r.Event.Status, &r.Event, r.Sinks})
 			for _, sink := range r.Sinks {
 				if _, err := tx.Enqueue(sink, r.Event); err != nil {
 					return done, err
@@ -606,6 +609,7 @@ func (a *Agent) applyMatches(tx *state.Tx, matches []lifecycle.Match) (applied, 
 func (a *Agent) publish(m *metrics.Metrics, done applied, notify func(sink string)) {
 	for _, ev := range done.produced {
 		m.Rule(ev.rule).Events(ev.status).Inc()
+		a.self.recent.add(*ev.ev, ev.sinks, "")
 	}
 	for _, h := range done.held {
 		rm := m.Rule(h.rule)
