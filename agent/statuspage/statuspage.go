@@ -178,8 +178,12 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := url.Values{"done": {code}}
-	if tok := r.URL.Query().Get("token"); tok != "" {
-		q.Set("token", tok) // the [server] alerts_token the page was opened with
+	for _, k := range []string{"token", "refresh"} {
+		// The [server] alerts_token the page was opened with, and a refresh
+		// period asked for, go on.
+		if v := r.URL.Query().Get(k); v != "" {
+			q.Set(k, v)
+		}
 	}
 	http.Redirect(w, r, "/?"+q.Encode(), http.StatusSeeOther)
 }
@@ -339,6 +343,7 @@ type view struct {
 	Flash          flash
 	Token          string // the alerts_token the page was opened with, kept in its links
 	Refresh        int    // seconds
+	RefreshQ       string // ?refresh= as asked, kept by the forms
 	Nonce          string // of the page's inline style and script (CSP)
 	CSS            template.CSS
 	JS             template.JS
@@ -379,6 +384,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, code int, fl fl
 		Refresh: int(h.cfg.Refresh / time.Second), CSS: template.CSS(pageCSS), JS: template.JS(pageJS),
 		FilterRule: q.Get("rule"), FilterStatus: q.Get("status")}
 
+	if n, err := strconv.Atoi(q.Get("refresh")); err == nil && n >= 0 {
+		v.Refresh, v.RefreshQ = n, q.Get("refresh") // ?refresh=0 stops it
+	}
 	byAlert := map[[2]string][]Event{}
 	for _, ev := range snap.Events {
 		k := [2]string{ev.Rule, ev.Key}
