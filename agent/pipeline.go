@@ -564,10 +564,13 @@ type applied struct {
 	silenced []string        // the silence that held each event held back
 }
 
-// produced is one event a match produced, for the per-rule counters.
+// produced is one event a match produced, for the per-rule counters and the
+// status page's recent events.
 type produced struct {
 	rule   string
 	status sdk.Status
+	ev     *sdk.Event
+	sinks  []string // shared with the lifecycle: do not change
 }
 
 // heldBack is what one match's lifecycle held back, for the per-rule counters.
@@ -603,6 +606,7 @@ func (a *Agent) applyMatches(tx *state.Tx, matches []lifecycle.Match) (applied, 
 func (a *Agent) publish(m *metrics.Metrics, done applied, notify func(sink string)) {
 	for _, ev := range done.produced {
 		m.Rule(ev.rule).Events(ev.status).Inc()
+		a.self.recent.add(*ev.ev, ev.sinks, "")
 	}
 	for _, h := range done.held {
 		rm := m.Rule(h.rule)

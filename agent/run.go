@@ -169,6 +169,7 @@ func (a *Agent) serve(ctx context.Context, store *state.Store, reg *prometheus.R
 			Registry: reg,
 			Health:   func() server.Health { return a.self.health(m) },
 			Alerts:   func() (any, error) { return openAlerts(store) },
+			Page:     a.statusPage(store, m, notify),
 
 			AlertsToken: a.cfg.Server.AlertsToken,
 			TLSCertFile: a.cfg.Server.TLSCertFile, TLSKeyFile: a.cfg.Server.TLSKeyFile,

@@ -37,6 +37,12 @@ type selfState struct {
 	lastDead map[string]time.Time   // when each sink last rejected an event for good
 	dead     map[string]int         // events rejected for good while the condition lasts
 	deadWhy  map[string]string      // why, the last time
+	lastOK   map[string]time.Time   // when each sink last accepted events
+	lastFail map[string]time.Time   // when each sink last answered retryable or rejected
+
+	// recent are the last events produced, for the status page; kept across
+	// reloads with the rest.
+	recent *eventRing
 }
 
 func newSelfState(log *slog.Logger, now func() time.Time) *selfState {
@@ -47,6 +53,7 @@ func newSelfState(log *slog.Logger, now func() time.Time) *selfState {
 		watch: selfwatch.New(now), log: log, now: now,
 		inputs: map[string]*inputActivity{}, restarts: map[string][]time.Time{},
 		lastDead: map[string]time.Time{}, dead: map[string]int{}, deadWhy: map[string]string{},
+		lastOK: map[string]time.Time{}, lastFail: map[string]time.Time{}, recent: newEventRing(recentEvents),
 	}
 }
 
@@ -101,6 +108,15 @@ type selfObserver struct {
 
 func (o selfObserver) Sent(sink string, outcome sdk.Outcome, n int) {
 	o.next.Sent(sink, outcome, n)
+	if n > 0 {
+		o.s.mu.Lock()
+		if outcome == sdk.Accepted {
+			o.s.lastOK[sink] = o.s.now()
+		} else {
+			o.s.lastFail[sink] = o.s.now()
+		}
+		o.s.mu.Unlock()
+	}
 	if outcome == sdk.Rejected && n > 0 {
 		o.s.mu.Lock()
 		o.s.lastDead[sink] = o.s.now()

@@ -116,7 +116,7 @@ func (a *Agent) queue(tx *state.Tx, ev sdk.Event, sinks []string, done *applied)
 			return err
 		}
 	}
-	done.produced = append(done.produced, produced{ev.Rule, ev.Status})
+	done.produced = append(done.produced, produced{ev.Rule, ev.Status, &ev, sinks})
 	for _, sink := range sinks {
 		if _, err := tx.Enqueue(sink, ev); err != nil {
 			return err
@@ -298,7 +298,7 @@ func (a *Agent) releaseEnded(store *state.Store, now time.Time, notify func(sink
 					}
 					done.touched[sink] = true
 				}
-				done.produced = append(done.produced, produced{ev.Rule, ev.Status})
+				done.produced = append(done.produced, produced{ev.Rule, ev.Status, &ev, al.HeldSinks})
 				released[sil.ID]++
 			}
 			al.Unhold()
@@ -434,8 +434,8 @@ func (a *Agent) AddSilence(ctx context.Context, s silence.Silence) (silence.Sile
 	switch {
 	case s.Source == "":
 		s.Source = silence.SourceAPI
-	case s.Source != silence.SourceAPI && s.Source != silence.SourceCLI:
-		return silence.Silence{}, fmt.Errorf("%w: source %q: use %q or %q", ErrInvalidSilence, s.Source, silence.SourceAPI, silence.SourceCLI)
+	case s.Source != silence.SourceAPI && s.Source != silence.SourceCLI && s.Source != silence.SourcePage:
+		return silence.Silence{}, fmt.Errorf("%w: source %q: use %q, %q or %q", ErrInvalidSilence, s.Source, silence.SourceAPI, silence.SourceCLI, silence.SourcePage)
 	}
 	now := a.opts.Now()
 	s, err := silence.New(s, now)

@@ -136,6 +136,12 @@ type Server struct {
 	// AlertsToken, if set, must be presented to read /alerts (Authorization:
 	// Bearer, or ?token=). /metrics and /healthz stay open.
 	AlertsToken string `toml:"alerts_token"`
+	// AdminToken, or AdminUser with AdminPassword, unlock the actions of the
+	// status page at / (resolve by hand, dead letters, silences); without
+	// them the page is read-only.
+	AdminToken    string `toml:"admin_token"`
+	AdminUser     string `toml:"admin_user"`
+	AdminPassword string `toml:"admin_password"`
 }
 
 // SelfWatch configures the conditions under which Herald cannot see or

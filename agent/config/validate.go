@@ -93,6 +93,43 @@ func (d *decoder) validate(c *Config) {
 	d.heartbeat(&c.Heartbeat)
 	d.serverTLS(c)
 	d.maintenance(c)
+	d.serverAdmin(c)
+}
+
+// Minimum lengths of the status page's admin secrets: they unlock actions
+// that close alerts and drop events.
+const (
+	minAdminToken    = 16
+	minAdminPassword = 12
+)
+
+// serverAdmin checks the status page's admin credential: admin_user and
+// admin_password together, secrets long enough, and a listen address.
+func (d *decoder) serverAdmin(c *Config) {
+	s := c.Server
+	p := keyPath{"server"}
+	token, user, pass := p.key("admin_token"), p.key("admin_user"), p.key("admin_password")
+	switch {
+	case s.AdminUser != "" && s.AdminPassword == "":
+		d.addUnlessBad(user, "requires %s", pass)
+	case s.AdminUser == "" && s.AdminPassword != "":
+		d.addUnlessBad(pass, "requires %s", user)
+	case s.AdminPassword != "" && len(s.AdminPassword) < minAdminPassword:
+		d.addUnlessBad(pass, "is too short: use at least %d characters", minAdminPassword)
+	}
+	if s.AdminToken != "" && len(s.AdminToken) < minAdminToken {
+		d.addUnlessBad(token, "is too short: use at least %d characters (a random string, from ${VAR})", minAdminToken)
+	}
+	if s.AdminUser != "" && strings.ContainsAny(s.AdminUser, "\x00\r\n") {
+		d.addUnlessBad(user, "must not contain control characters")
+	}
+	if (s.AdminToken != "" || s.AdminUser != "") && s.Listen == "" {
+		first := token
+		if s.AdminToken == "" {
+			first = user
+		}
+		d.addUnlessBad(first, "has no effect without server.listen")
+	}
 }
 
 // serverTLS checks tls_cert_file and tls_key_file: both or neither, and a

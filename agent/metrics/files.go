@@ -1,7 +1,10 @@
 package metrics
 
 import (
+	"cmp"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,4 +92,30 @@ func (l *fileLag) Collect(ch chan<- prometheus.Metric) {
 		lag := max(fi.Size()-tracked[i].offset(), 0)
 		ch <- prometheus.MustNewConstMetric(l.desc, prometheus.GaugeValue, float64(lag), id.input, id.path)
 	}
+}
+
+// FileOffset is a followed file and how far it has been read.
+type FileOffset struct {
+	Input, Path string
+	Offset      int64
+}
+
+// Files returns the files followed now, sorted by input and path, with the
+// offset read so far (for the status page; the lag is the caller's stat).
+func (m *Metrics) Files() []FileOffset {
+	m.files.mu.Lock()
+	out := make([]FileOffset, 0, len(m.files.files))
+	offsets := make([]func() int64, 0, len(m.files.files))
+	for id, t := range m.files.files {
+		out = append(out, FileOffset{Input: id.input, Path: id.path})
+		offsets = append(offsets, t.offset)
+	}
+	m.files.mu.Unlock()
+	for i := range out {
+		out[i].Offset = offsets[i]()
+	}
+	slices.SortFunc(out, func(a, b FileOffset) int {
+		return cmp.Or(strings.Compare(a.Input, b.Input), strings.Compare(a.Path, b.Path))
+	})
+	return out
 }

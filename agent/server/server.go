@@ -63,6 +63,10 @@ type Config struct {
 	// `Authorization: Bearer TOKEN` or `?token=TOKEN`. /metrics and /healthz
 	// stay open.
 	AlertsToken string
+	// Page, if set, serves "/" (GET, HEAD and POST: a status page and its
+	// forms; it checks its own credentials). Nil: a short text index. The
+	// page sees only the exact path "/".
+	Page http.Handler
 	// TLSCertFile and TLSKeyFile, both set, make the server speak HTTPS with
 	// that PEM certificate (chain) and key. The files are looked at for a
 	// change at most every 5 seconds, on a TLS handshake, and loaded again.
@@ -289,6 +293,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var h http.HandlerFunc
 	switch {
+	case path == "/" && s.cfg.Page != nil:
+		page := s.cfg.Page.ServeHTTP
+		if s.cfg.AlertsToken != "" {
+			// The page shows what /alerts shows.
+			page = s.authorized(page)
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && r.Method != http.MethodPost {
+			w.Header().Set("Allow", "GET, HEAD, POST")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		page(w, r)
+		return
 	case path == "/":
 		h = s.index
 	case path == PathMetrics && s.metrics != nil:

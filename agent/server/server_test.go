@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"syscall"
@@ -347,5 +348,33 @@ func TestShutdownDeadline(t *testing.T) {
 func TestShutdownBeforeStart(t *testing.T) {
 	if err := New(Config{Listen: "127.0.0.1:0"}).Shutdown(context.Background()); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestPageServesRoot(t *testing.T) {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "page "+r.Method) })
+	for _, tc := range []struct {
+		name        string
+		cfg         Config
+		method, url string
+		code        int
+		body        string
+	}{
+		{"text index without a page", Config{}, http.MethodGet, "/", http.StatusOK, "Herald\n"},
+		{"text index refuses POST", Config{}, http.MethodPost, "/", http.StatusMethodNotAllowed, ""},
+		{"page GET", Config{Page: page}, http.MethodGet, "/", http.StatusOK, "page GET"},
+		{"page POST", Config{Page: page}, http.MethodPost, "/", http.StatusOK, "page POST"},
+		{"page refuses PUT", Config{Page: page}, http.MethodPut, "/", http.StatusMethodNotAllowed, ""},
+		{"page only at /", Config{Page: page}, http.MethodGet, "/other", http.StatusNotFound, ""},
+		{"page behind alerts_token", Config{Page: page, AlertsToken: "t0ken"}, http.MethodGet, "/", http.StatusUnauthorized, ""},
+		{"page with alerts_token", Config{Page: page, AlertsToken: "t0ken"}, http.MethodGet, "/?token=t0ken", http.StatusOK, "page GET"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			New(tc.cfg).ServeHTTP(rec, httptest.NewRequest(tc.method, tc.url, nil))
+			if rec.Code != tc.code || (tc.body != "" && !strings.HasPrefix(rec.Body.String(), tc.body)) {
+				t.Errorf("%d %q, want %d %q", rec.Code, rec.Body.String(), tc.code, tc.body)
+			}
+		})
 	}
 }

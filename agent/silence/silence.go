@@ -36,6 +36,8 @@ const (
 const (
 	SourceAPI = "api"
 	SourceCLI = "cli"
+	// SourcePage: made on the status page.
+	SourcePage = "status page"
 	// SourceConfigPrefix starts the source of a silence materialised from a
 	// [[maintenance]] window: "config:<name>".
 	SourceConfigPrefix = "config:"
