@@ -75,6 +75,9 @@ func TestEndToEndHookSecurity(t *testing.T) {
 	t.Setenv("HERALD_E2E_HS_HOOK", hsHookToken)
 	t.Setenv("HERALD_E2E_HS_ALERTS", hsAlertsToken)
 	dir := t.TempDir()
+	// The scheduler input follows a file, so /healthz is 200 (an input
+	// that follows none is the input_blind condition).
+	newQlikLog(t, filepath.Join(dir, "QS-NODE1_System_Scheduler.txt"))
 	first := testcert.Write(t, dir, 1, time.Now().Add(-time.Hour))
 	cfg := writeConfig(t, dir, hookConfig(`tls_cert_file = "cert.pem"
 tls_key_file = "key.pem"
