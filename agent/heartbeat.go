@@ -14,7 +14,7 @@ import (
 // source as /healthz, and why not when it is not healthy. It is the one place
 // the heartbeat learns the agent's health.
 func (a *Agent) healthReason(m *metrics.Metrics) (ok bool, reason string) {
-	h := a.self.health(m)
+	h := a.health(m)
 	if h.OK {
 		return true, ""
 	}

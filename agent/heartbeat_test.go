@@ -1,10 +1,13 @@
 package agent
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/metrics"
+	"github.com/heraldhq/herald/agent/scriptlog"
 	"github.com/heraldhq/herald/agent/selfwatch"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -33,5 +36,26 @@ func TestHealthReason(t *testing.T) {
 	ok, reason = a.healthReason(m)
 	if want := "herald on qs-node-1: state_failing: cannot save state: disk full"; ok || reason != want {
 		t.Errorf("healthReason = %v, %q; want false, %q", ok, reason, want)
+	}
+}
+
+// TestHealthScriptLogDirDown: a script log directory that does not answer
+// makes /healthz (and the heartbeat) unhealthy, naming the directory.
+func TestHealthScriptLogDirDown(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "Script")
+	a := &Agent{cfg: &config.Config{Agent: config.Agent{Host: "qs-node-1"}}, self: newSelfState(nil, nil),
+		scriptLogs: &scriptlog.Finder{Dirs: []string{missing}}}
+	m := metrics.New(prometheus.NewRegistry())
+	a.scriptLogs.Check()
+	h := a.health(m)
+	if h.OK || len(h.Conditions) != 1 || h.Conditions[0].Condition != "script_log_dir_down" || h.Conditions[0].Subject != missing {
+		t.Fatalf("health = %+v, want down naming %s", h, missing)
+	}
+	if err := os.Mkdir(missing, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a.scriptLogs.Check()
+	if h := a.health(m); !h.OK {
+		t.Errorf("health once the directory exists = %+v", h)
 	}
 }

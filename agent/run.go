@@ -167,7 +167,7 @@ func (a *Agent) serve(ctx context.Context, store *state.Store, reg *prometheus.R
 			Listen:   a.cfg.Server.Listen,
 			Logger:   a.log,
 			Registry: reg,
-			Health:   func() server.Health { return a.self.health(m) },
+			Health:   func() server.Health { return a.health(m) },
 			Alerts:   func() (any, error) { return openAlerts(store) },
 			Page:     a.statusPage(store, m, notify),
 

@@ -3,12 +3,14 @@ package agent
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/agent/config"
 	"github.com/heraldhq/herald/agent/metrics"
 	"github.com/heraldhq/herald/agent/scriptlog"
+	"github.com/heraldhq/herald/agent/server"
 )
 
 // scriptLogCheckInterval is how often the script log directories are listed
@@ -40,6 +42,21 @@ func (a *Agent) ScriptLogDirsDown() []string {
 		return nil
 	}
 	return a.scriptLogs.Down()
+}
+
+// health is /healthz: the self-watch's health, and down while a script log
+// directory does not answer (its alerts would go without their script logs).
+func (a *Agent) health(m *metrics.Metrics) server.Health {
+	h := a.self.health(m)
+	for _, d := range a.ScriptLogDirsDown() {
+		h.OK = false
+		dir, why, _ := strings.Cut(d, ": ")
+		h.Conditions = append(h.Conditions, server.Condition{
+			Condition: "script_log_dir_down", Subject: dir, Summary: "script log directory " + dir + " does not answer: " + why,
+			Fix: "Check the share or folder and the service account's right to list it; alerts meanwhile go without the script logs it holds.",
+		})
+	}
+	return h
 }
 
 // scriptLogDirsUp is herald_script_log_dir_up of the running agent.
