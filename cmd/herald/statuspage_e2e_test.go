@@ -202,6 +202,60 @@ admin_token = %q
 		t.Errorf("the resolved alert's history does not say who resolved it:\n%s", history)
 	}
 
+	// A silence made with the page's form holds a failure of task 9: the
+	// fake SIGNL4 gets nothing for it, while task 10's failure, logged after
+	// it and not silenced, goes out. Once every queued event is answered
+	// (outbox depth 0), task 9 has provably been held, not delayed.
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`details.new-silence summary`),
+		chromedp.WaitVisible(`input[name=m0_name]`),
+		chromedp.SendKeys(`input[name=m0_name]`, "key"),
+		chromedp.SendKeys(`input[name=m0_value]`, taskID(9)),
+		chromedp.SendKeys(`input[name=comment]`, "DB upgrade"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(`details.new-silence button`)); err != nil {
+		t.Fatal(err)
+	}
+	var silenced string
+	if err := chromedp.Do(ctx, into(&silenced, chromedp.Text(`.flash.ok`))); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(silenced, "silence is added") {
+		t.Fatalf("after adding a silence, the page says %q", silenced)
+	}
+	fail(log, 9, "exec-9")
+	fail(log, 10, "exec-10")
+	waitAlert(t, fake, taskID(10), fakesignl4.StatusNew)
+	waitMetric(t, agent.agentProc, `herald_outbox_depth{sink="pager"} 0`)
+	if a, ok := fake.Alert(taskID(9)); ok {
+		t.Fatalf("a silenced failure reached SIGNL4: %+v", a)
+	}
+
+	// Expiring it on the page delivers the still-firing alert once, saying
+	// it was held.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"?refresh=0"), chromedp.WaitVisible(`ul.silences li.active button`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(`ul.silences li.active button`)); err != nil {
+		t.Fatal(err)
+	}
+	held := waitAlert(t, fake, taskID(9), fakesignl4.StatusNew)
+	if !strings.Contains(held.Text, "held by maintenance window 'DB upgrade'") {
+		t.Errorf("the released alert does not say it was held: %q", held.Text)
+	}
+	waitMetric(t, agent.agentProc, `herald_outbox_depth{sink="pager"} 0`)
+	n := 0
+	for _, r := range fake.Requests() {
+		if strings.Contains(string(r.Body), taskID(9)) || strings.Contains(r.Query.Encode(), taskID(9)) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("SIGNL4 got %d requests about task 9, want 1 (the release)", n)
+	}
+
 	// Without the token, or from another site, nothing happens.
 	for _, tc := range []struct {
 		name   string
