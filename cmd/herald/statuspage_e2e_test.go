@@ -155,6 +155,33 @@ admin_token = %q
 	}
 	t.Logf("screenshot of the status page at 1366x768: %s", shot)
 
+	// On a phone the page is one column that needs no sideways scrolling.
+	var fits bool
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Navigate(base+"?refresh=0"),
+		chromedp.WaitVisible(alert7),
+		into(&fits, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`)),
+		into(&png, chromedp.CaptureScreenshot()),
+	); err != nil {
+		t.Fatal(err)
+	}
+	phone := filepath.Join(shotDir, "statuspage-phone-390x844.png")
+	if err := os.WriteFile(phone, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot of the status page on a phone: %s", phone)
+	if !fits {
+		t.Error("the page is wider than a 390 px phone screen")
+	}
+	if err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(1366, 768),
+		chromedp.Navigate(base+"?refresh=0"),
+		chromedp.WaitVisible(alert7),
+	); err != nil {
+		t.Fatal(err)
+	}
+
 	// Resolve task 7 by hand, with the admin token typed in the Admin box.
 	resolve := alert7 + ` button.resolve`
 	var flash string
