@@ -93,7 +93,7 @@ type Input struct {
 // Sink is one [[sink]].
 type Sink struct {
 	Name string `toml:"name"`
-	// Plugin is a built-in sink name (console, webhook, signl4, rocketchat) or a
+	// Plugin is a built-in sink name (console, webhook, signl4, rocketchat, alertmanager) or a
 	// path to a plugin executable.
 	Plugin string `toml:"plugin"`
 	// Config is handed to the plugin as JSON; the plugin validates it.

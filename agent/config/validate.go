@@ -69,7 +69,7 @@ func (d *decoder) validate(c *Config) {
 		p := keyPath{"sink"}.index(i)
 		d.name(p, s.Name, "[[sink]]", names)
 		if s.Plugin == "" {
-			d.addUnlessBad(p.key("plugin"), "required: a built-in sink (console, webhook, signl4, rocketchat) or the path of a plugin executable")
+			d.addUnlessBad(p.key("plugin"), "required: a built-in sink (console, webhook, signl4, rocketchat, alertmanager) or the path of a plugin executable")
 		}
 		if s.BatchSize < 1 {
 			d.addUnlessBad(p.key("batch_size"), "must be at least 1, got %d", s.BatchSize)
