@@ -592,8 +592,8 @@ func (a *Agent) applyMatches(tx *state.Tx, matches []lifecycle.Match) (applied, 
 		if st.Duplicates+st.Suppressed > 0 {
 			done.held = append(done.held, heldBack{rule: m.Rule.ID, stats: st})
 		}
-		for _, r := range routed {
-			if err := a.queue(tx, r.Event, r.Sinks, &done); err != nil {
+		for i := range routed {
+			if err := a.queue(tx, &routed[i].Event, routed[i].Sinks, &done); err != nil {
 				return done, err
 			}
 		}

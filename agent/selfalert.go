@@ -461,8 +461,8 @@ func (sa *selfAlerter) apply(kind selfwatch.Kind, m lifecycle.Match) error {
 		if err != nil {
 			return err
 		}
-		for _, r := range routed {
-			if err := a.queue(tx, r.Event, sa.targets(kind, m.Key, r.Sinks), &done); err != nil {
+		for i := range routed {
+			if err := a.queue(tx, &routed[i].Event, sa.targets(kind, m.Key, routed[i].Sinks), &done); err != nil {
 				return err
 			}
 		}

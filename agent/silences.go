@@ -108,17 +108,19 @@ func activeMatch(live []silence.Silence, ev sdk.Event, now time.Time) *silence.S
 
 // queue queues ev for sinks in tx, unless an active silence holds it back,
 // and records in done what it did. Every path that turns matches into outbox
-// entries (the file pipeline, hooks, self-alerts) goes through it.
-func (a *Agent) queue(tx *state.Tx, ev sdk.Event, sinks []string, done *applied) error {
+// entries (the file pipeline, hooks, self-alerts) goes through it. ev points
+// into the lifecycle's answer, which done keeps (the commit path makes no
+// copy of an event); a held note may be added to it.
+func (a *Agent) queue(tx *state.Tx, ev *sdk.Event, sinks []string, done *applied) error {
 	if live := a.sil.current(); len(live) > 0 {
-		held, err := a.hold(tx, &ev, sinks, live, done)
+		held, err := a.hold(tx, ev, sinks, live, done)
 		if err != nil || held {
 			return err
 		}
 	}
-	done.produced = append(done.produced, produced{ev.Rule, ev.Status, &ev, sinks})
+	done.produced = append(done.produced, produced{ev.Rule, ev.Status, ev, sinks})
 	for _, sink := range sinks {
-		if _, err := tx.Enqueue(sink, ev); err != nil {
+		if _, err := tx.Enqueue(sink, *ev); err != nil {
 			return err
 		}
 		done.touched[sink] = true

@@ -116,8 +116,11 @@ func readAlerts(ctx context.Context, cfg *config.Config, addr string) (alerts []
 		// Opening would create an empty file (and data_dir) just to list nothing.
 		return nil, "state file " + path + " (not there yet: the agent has not run)", nil
 	}
-	store, err := state.Open(path, state.Options{Timeout: alertsLockWait})
-	if err == nil {
+	store, api, err := openStateOrAgent(path, cfg, addr, "herald alerts")
+	if err != nil {
+		return nil, "", err
+	}
+	if store != nil {
 		defer store.Close()
 		err = store.View(func(tx *state.Tx) error {
 			alerts = tx.Alerts(nil)
@@ -125,32 +128,56 @@ func readAlerts(ctx context.Context, cfg *config.Config, addr string) (alerts []
 		})
 		return alerts, "state file " + path, err
 	}
+	url := api.url(server.PathAlerts)
+	alerts, err = fetchAlerts(ctx, api.client, url, api.token)
+	if err != nil {
+		return nil, "", fmt.Errorf("the agent is running (state file %s is locked), and asking it failed: %w", path, err)
+	}
+	return alerts, "running agent at " + url, nil
+}
+
+// agentAPI reaches the HTTP server of the running agent, for the commands
+// that read or change state the agent holds locked.
+type agentAPI struct {
+	base   string // scheme://host:port
+	client *http.Client
+	token  string // [server] alerts_token
+}
+
+// url is the address of the agent's path.
+func (a *agentAPI) url(path string) string { return a.base + path }
+
+// openStateOrAgent opens the state file at path or, when the running agent
+// holds it locked, returns how to reach the agent instead: at addr, or
+// [server] listen, over HTTPS pinned to tls_cert_file when the agent serves
+// TLS. command names the command for the error that nothing can be reached.
+func openStateOrAgent(path string, cfg *config.Config, addr, command string) (*state.Store, *agentAPI, error) {
+	store, err := state.Open(path, state.Options{Timeout: alertsLockWait})
+	if err == nil {
+		return store, nil, nil
+	}
 	if !errors.Is(err, state.ErrInUse) {
-		return nil, "", err
+		return nil, nil, err
 	}
 	if addr == "" {
 		addr = cfg.Server.Listen
 	}
 	if addr == "" {
-		return nil, "", fmt.Errorf("the agent is running (state file %s is locked) and [server] listen is not set, "+
-			"so its alerts cannot be asked for: set listen, or stop the agent and run herald alerts again", path)
+		return nil, nil, fmt.Errorf("the agent is running (state file %s is locked) and [server] listen is not set, "+
+			"so it cannot be asked: set listen, or stop the agent and run %s again", path, command)
 	}
 	url, err := alertsURL(addr)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, err
 	}
-	client := http.DefaultClient
+	api := &agentAPI{base: strings.TrimSuffix(url, server.PathAlerts), client: http.DefaultClient, token: cfg.Server.AlertsToken}
 	if cfg.Server.TLSCertFile != "" {
-		url = "https" + strings.TrimPrefix(url, "http")
-		if client, err = pinnedClient(cfg.Server.TLSCertFile); err != nil {
-			return nil, "", err
+		api.base = "https" + strings.TrimPrefix(api.base, "http")
+		if api.client, err = pinnedClient(cfg.Server.TLSCertFile); err != nil {
+			return nil, nil, err
 		}
 	}
-	alerts, err = fetchAlerts(ctx, client, url, cfg.Server.AlertsToken)
-	if err != nil {
-		return nil, "", fmt.Errorf("the agent is running (state file %s is locked), and asking it failed: %w", path, err)
-	}
-	return alerts, "running agent at " + url, nil
+	return nil, api, nil
 }
 
 // alertsURL is the /alerts URL of an agent listening on listen, reached from

@@ -17,7 +17,6 @@ import (
 
 	"github.com/heraldhq/herald/agent"
 	"github.com/heraldhq/herald/agent/config"
-	"github.com/heraldhq/herald/agent/server"
 	"github.com/heraldhq/herald/agent/silence"
 	"github.com/heraldhq/herald/agent/state"
 	"github.com/spf13/cobra"
@@ -123,33 +122,15 @@ func (t *silenceTarget) close() {
 // openSilences opens the state file or, when the running agent holds it,
 // finds the agent's API, as herald alerts does.
 func openSilences(path string, cfg *config.Config, addr string) (*silenceTarget, error) {
-	store, err := state.Open(path, state.Options{Timeout: alertsLockWait})
-	if err == nil {
+	store, api, err := openStateOrAgent(path, cfg, addr, "herald silence")
+	switch {
+	case err != nil:
+		return nil, err
+	case store != nil:
 		return &silenceTarget{store: store, source: "state file " + path}, nil
 	}
-	if !errors.Is(err, state.ErrInUse) {
-		return nil, err
-	}
-	if addr == "" {
-		addr = cfg.Server.Listen
-	}
-	if addr == "" {
-		return nil, fmt.Errorf("the agent is running (state file %s is locked) and [server] listen is not set, "+
-			"so it cannot be asked: set listen, or stop the agent and run herald silence again", path)
-	}
-	u, err := alertsURL(addr)
-	if err != nil {
-		return nil, err
-	}
-	u = strings.TrimSuffix(u, server.PathAlerts) + agent.PathSilences
-	client := http.DefaultClient
-	if cfg.Server.TLSCertFile != "" {
-		u = "https" + strings.TrimPrefix(u, "http")
-		if client, err = pinnedClient(cfg.Server.TLSCertFile); err != nil {
-			return nil, err
-		}
-	}
-	return &silenceTarget{url: u, client: client, token: cfg.Server.AlertsToken, source: "running agent at " + u}, nil
+	u := api.url(agent.PathSilences)
+	return &silenceTarget{url: u, client: api.client, token: api.token, source: "running agent at " + u}, nil
 }
 
 // call sends one request to the agent's API and decodes its answer into out.
