@@ -606,7 +606,7 @@ func (a *Agent) applyMatches(tx *state.Tx, matches []lifecycle.Match) (applied, 
 func (a *Agent) publish(m *metrics.Metrics, done applied, notify func(sink string)) {
 	for _, ev := range done.produced {
 		m.Rule(ev.rule).Events(ev.status).Inc()
-		a.self.recent.add(*ev.ev, ev.sinks, "")
+		a.self.recent.add(ev.ev, ev.sinks, "")
 	}
 	for _, h := range done.held {
 		rm := m.Rule(h.rule)

@@ -38,10 +38,12 @@ type eventRing struct {
 func newEventRing(n int) *eventRing { return &eventRing{buf: make([]statuspage.Event, 0, n)} }
 
 // add records ev, queued for sinks, caused by by (empty: a log line or a
-// callback). It keeps what the page shows, not the fields or message.
-func (r *eventRing) add(ev sdk.Event, sinks []string, by string) {
+// callback). It keeps what the page shows, not the fields or message. sinks
+// is kept as it is: the lifecycle's routes are shared and never changed, so
+// the commit path pays no copy per event.
+func (r *eventRing) add(ev *sdk.Event, sinks []string, by string) {
 	e := statuspage.Event{Time: ev.Time, Rule: ev.Rule, Key: ev.Key, Status: string(ev.Status), Title: ev.Title,
-		Sinks: slices.Clone(sinks), By: by}
+		Sinks: sinks, By: by}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.buf) < cap(r.buf) {
@@ -296,7 +298,7 @@ func (s *statusSource) Resolve(_ context.Context, rule, key, by string) error {
 	touched := map[string]bool{}
 	for _, r := range routed {
 		s.m.Rule(r.Event.Rule).Events(r.Event.Status).Inc()
-		a.self.recent.add(r.Event, r.Sinks, by)
+		a.self.recent.add(&r.Event, r.Sinks, by)
 		for _, sink := range r.Sinks {
 			touched[sink] = true
 		}
