@@ -3,10 +3,11 @@ package docs
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -106,9 +107,9 @@ func TestTOMLExamples(t *testing.T) {
 				continue
 			}
 			n++
-			t.Run(filepath.Base(page)+":"+strconv.Itoa(b.Line), func(t *testing.T) {
-				loadExample(t, b.Text)
-			})
+			if err := loadExample(t.TempDir(), b.Text); err != nil {
+				t.Errorf("%s:%d: %v", page, b.Line, err)
+			}
 		}
 	}
 	if n == 0 {
@@ -134,13 +135,12 @@ paths = ["scheduler.txt"]
 parser = "qlik"
 `
 
-func loadExample(t *testing.T, text string) {
-	t.Helper()
+// loadExample loads text, a toml example, in dir as TestTOMLExamples says.
+func loadExample(dir, text string) error {
 	var top map[string]any
 	if _, err := toml.Decode(text, &top); err != nil {
-		t.Fatalf("not TOML: %v\n%s", err, text)
+		return fmt.Errorf("not TOML: %w", err)
 	}
-	dir := t.TempDir()
 	doc := text
 	// A config that names rule files gets an empty one where its glob points.
 	if r, ok := top["rules"].(map[string]any); ok {
@@ -149,17 +149,17 @@ func loadExample(t *testing.T, text string) {
 			if g, ok := f.(string); ok && !filepath.IsAbs(g) {
 				p := filepath.Join(dir, filepath.FromSlash(strings.ReplaceAll(g, "*", "example")))
 				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-					t.Fatal(err)
+					return err
 				}
 				if err := os.WriteFile(p, nil, 0o600); err != nil {
-					t.Fatal(err)
+					return err
 				}
 			}
 		}
 	}
 	if _, ok := top["rule"]; ok {
 		if err := os.WriteFile(filepath.Join(dir, "rules.toml"), []byte(text), 0o600); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		// The sinks rule examples route to, by name and by kind.
 		doc = schedulerInput + `
@@ -192,11 +192,12 @@ files = ["rules.toml"]
 	path := filepath.Join(dir, "herald.toml")
 	cfg, err := config.Parse(path, []byte(doc), exampleEnv)
 	if err != nil {
-		t.Fatalf("%v\nthe example (stand-ins added after it):\n%s", err, doc)
+		return fmt.Errorf("%w\nthe example (stand-ins added after it):\n%s", err, doc)
 	}
 	if _, err := agent.Load(cfg, agent.Options{Executable: filepath.Join(dir, "herald"), Logger: slog.New(slog.DiscardHandler)}); err != nil {
-		t.Fatalf("%v\nthe example (stand-ins added after it):\n%s", err, doc)
+		return fmt.Errorf("%w\nthe example (stand-ins added after it):\n%s", err, doc)
 	}
+	var errs []error
 	for _, s := range cfg.Sinks {
 		newSink, ok := sinksall.Lookup(s.Plugin)
 		if !ok {
@@ -204,11 +205,31 @@ files = ["rules.toml"]
 		}
 		raw, err := json.Marshal(s.Config)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		if err := newSink().Configure(context.Background(), sdk.Config{Name: s.Name, Raw: raw, Logger: slog.New(slog.DiscardHandler)}); err != nil {
-			t.Errorf("sink %q: %v", s.Name, err)
+			errs = append(errs, fmt.Errorf("sink %q: %w", s.Name, err))
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// TestLoadExampleRefuses shows that the check has teeth: an example with a
+// mistake in the config, a rule or a sink's own settings fails it.
+func TestLoadExampleRefuses(t *testing.T) {
+	for name, text := range map[string]string{
+		"unknown key":     "[agent]\nhots = \"x\"\n",
+		"rule field typo": "[[rule]]\nid = \"r\"\ninputs = [\"scheduler\"]\nwhen = 'Mesage == \"x\"'\nkey = 'TaskId'\n",
+		"sink config key": "[[sink]]\nname = \"pager\"\nplugin = \"signl4\"\n[sink.config]\nurl = \"https://connect.signl4.com/webhook/x\"\nservise = \"Qlik\"\n",
+		"unknown pack":    "[rules]\npacks = [\"qliksens\"]\n",
+		"not toml":        "[agent\n",
+	} {
+		if err := loadExample(t.TempDir(), text); err == nil {
+			t.Errorf("%s: loaded without an error:\n%s", name, text)
+		}
+	}
+	if err := loadExample(t.TempDir(), "[agent]\nhost = \"QS-NODE1\"\n"); err != nil {
+		t.Errorf("a correct example failed: %v", err)
 	}
 }
 
