@@ -91,7 +91,10 @@ func testEvent(hostName string, now time.Time) sdk.Event {
 		Title:    "Herald test alert",
 		Message: fmt.Sprintf("This is a test alert sent by `herald send-test` from host %s at %s. No action is needed.",
 			hostName, now.Format(time.RFC3339)),
-		Fields: map[string]string{"Test": "true"},
+		// The qliksense pack's fields, so that a receiver keyed on them (Butler's
+		// taskName, Alertmanager's task_name label, a chat template's
+		// {{.Fields.TaskName}}) shows a test rather than an empty task.
+		Fields: map[string]string{"Test": "true", "TaskName": "Herald test alert", "AppName": "Herald test", "TaskId": key},
 		Time:   now,
 		Host:   hostName,
 	}
