@@ -122,7 +122,7 @@ func TestSendTestUsageErrors(t *testing.T) {
 }
 
 // TestSendTestRecognisable sends the test alert through the webhook sink in
-// every format it has, and through the console sink, and checks that each
+// every format it has and checks that each
 // rendering says it is a test where a receiver looks: the title, Butler's
 // taskName, Alertmanager's labels and summary.
 func TestSendTestRecognisable(t *testing.T) {
@@ -177,28 +177,4 @@ packs = ["qliksense"]
 			}
 		})
 	}
-	t.Run("console", func(t *testing.T) {
-		cfg := writeConfig(t, t.TempDir(), `
-[agent]
-data_dir = "state"
-host = "send-test-host"
-
-[[input]]
-name = "scheduler"
-paths = ["*_System_Scheduler.txt"]
-
-[[sink]]
-name = "console"
-plugin = "console"
-[sink.config]
-format = "text"
-
-[rules]
-packs = ["qliksense"]
-`)
-		stdout, stderr, code := runHerald(t, "send-test", "--config", cfg, "--sink", "console")
-		if code != 0 || !strings.Contains(stdout, `FIRING info "Herald test alert" host=send-test-host rule=herald-test`) {
-			t.Fatalf("exit status %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
-		}
-	})
 }
