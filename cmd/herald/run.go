@@ -64,7 +64,7 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(bareBackslashes{w}, opts))
 }
 
 func newRunCmd() *cobra.Command {
