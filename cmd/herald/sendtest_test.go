@@ -15,6 +15,12 @@ import (
 // sendTestConfig is a config with one webhook sink named "hook" posting to url.
 func sendTestConfig(t *testing.T, url string) string {
 	t.Helper()
+	return sendTestConfigWith(t, url, "")
+}
+
+// sendTestConfigWith is sendTestConfig with more lines for [sink.config].
+func sendTestConfigWith(t *testing.T, url, sinkConfig string) string {
+	t.Helper()
 	dir := t.TempDir()
 	return writeConfig(t, dir, fmt.Sprintf(`
 [agent]
@@ -30,10 +36,11 @@ name = "hook"
 plugin = "webhook"
 [sink.config]
 url = "%s/hook"
+%s
 
 [rules]
 packs = ["qliksense"]
-`, url))
+`, url, sinkConfig))
 }
 
 func TestSendTest(t *testing.T) {
@@ -146,25 +153,7 @@ func TestSendTestRecognisable(t *testing.T) {
 				bodies <- string(b)
 			}))
 			defer srv.Close()
-			cfg := writeConfig(t, t.TempDir(), fmt.Sprintf(`
-[agent]
-data_dir = "state"
-host = "send-test-host"
-
-[[input]]
-name = "scheduler"
-paths = ["*_System_Scheduler.txt"]
-
-[[sink]]
-name = "hook"
-plugin = "webhook"
-[sink.config]
-url = "%s/hook"
-%s
-
-[rules]
-packs = ["qliksense"]
-`, srv.URL, tt.config))
+			cfg := sendTestConfigWith(t, srv.URL, tt.config)
 			stdout, stderr, code := runHerald(t, "send-test", "--config", cfg, "--sink", "hook")
 			if code != 0 {
 				t.Fatalf("exit status %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
