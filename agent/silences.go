@@ -191,12 +191,13 @@ func (a *Agent) hold(tx *state.Tx, ev *sdk.Event, sinks []string, live []silence
 }
 
 // heldNote says what a silence held of al, in the zone of at (the time of
-// the event it is appended to).
+// the event it is appended to), naming the zone's offset: the message is read
+// in a pager or chat whose reader may be anywhere.
 func heldNote(al state.Alert, comment string, at time.Time) string {
 	since := al.HeldSince.In(at.Location())
-	layout := "15:04"
+	layout := "15:04 -07:00"
 	if y, m, d := since.Date(); y != at.Year() || m != at.Month() || d != at.Day() {
-		layout = "2006-01-02 15:04"
+		layout = "2006-01-02 15:04 -07:00"
 	}
 	repeats := "no repeats"
 	switch n := al.HeldCount - 1; {

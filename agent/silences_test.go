@@ -117,7 +117,7 @@ func TestSilenceHoldsAndReleases(t *testing.T) {
 	if len(out) != 2 || out[1].Key != "Nightly A" || out[1].Status != sdk.StatusFiring {
 		t.Fatalf("after expiry: %v", e.events())
 	}
-	if want := "boom again\n(held by maintenance window 'DB upgrade' since 06:00; 1 repeat)"; out[1].Message != want {
+	if want := "boom again\n(held by maintenance window 'DB upgrade' since 06:00 +01:00; 1 repeat)"; out[1].Message != want {
 		t.Errorf("released message %q, want %q", out[1].Message, want)
 	}
 	if a := e.saved().alerts["Nightly A"]; a.HeldBy != "" || a.HeldEvent != nil {
@@ -174,7 +174,7 @@ func TestSilenceEndsByTime(t *testing.T) {
 	if got, want := e.events(), []string{"firing T1", "resolved T1", "firing T2"}; !equal(got, want) {
 		t.Fatalf("after the end: %v, want %v", got, want)
 	}
-	if !strings.HasSuffix(out[2].Message, "(held by maintenance window 'patching' since 06:00; no repeats)") {
+	if !strings.HasSuffix(out[2].Message, "(held by maintenance window 'patching' since 06:00 +01:00; no repeats)") {
 		t.Errorf("released message %q", out[2].Message)
 	}
 }
@@ -206,7 +206,7 @@ func TestSilenceNoteOnNextFiring(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := e.outbox()
-	if len(out) != 1 || out[0].Message != "second\n(held by maintenance window 'w' since 06:00; no repeats)" {
+	if len(out) != 1 || out[0].Message != "second\n(held by maintenance window 'w' since 06:00 +01:00; no repeats)" {
 		t.Fatalf("outbox: %+v", out)
 	}
 	if a := e.saved().alerts["T1"]; a.HeldBy != "" {

@@ -21,10 +21,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -137,7 +140,12 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s.logger.Info("state opened", "path", path, "pending", s.depth)
+	attrs := []any{"path", path}
+	// What the sinks still have to deliver from the last run, e.g. "pager=3 chat=1".
+	if p := pendingText(s.depth); p != "" {
+		attrs = append(attrs, "pending", p)
+	}
+	s.logger.Info("state opened", attrs...)
 	return s, nil
 }
 
@@ -358,4 +366,20 @@ func u64(v uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, v)
 	return b
+}
+
+// pendingText writes the outbox depth per sink as "sink=n ...", in name order,
+// leaving out sinks with nothing pending.
+func pendingText(depth map[string]int) string {
+	var b strings.Builder
+	for _, sink := range slices.Sorted(maps.Keys(depth)) {
+		if depth[sink] == 0 {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%d", sink, depth[sink])
+	}
+	return b.String()
 }

@@ -254,12 +254,17 @@ func fetchAlerts(ctx context.Context, client *http.Client, url, token string) ([
 	return alerts, nil
 }
 
-// stamp formats a time for the table, in local time.
+// stampLayout is how the commands print a time: in the machine's zone, with
+// its offset, so that a time read on another machine or beside a log in
+// another zone still says when it was.
+const stampLayout = "2006-01-02 15:04:05 -07:00"
+
+// stamp formats a time for the commands' output.
 func stamp(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.Local().Format("2006-01-02 15:04:05")
+	return t.Local().Format(stampLayout)
 }
 
 // refs lists an alert's remote references as sink=ref, by sink name.

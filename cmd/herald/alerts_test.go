@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -101,8 +104,9 @@ func TestAlertsFromDataDir(t *testing.T) {
 		}
 	}
 	row := strings.Fields(lines[3])
-	if row[0] != "qlik-reload-failed" || row[1] != "task-1" || row[2] != "acknowledged" || row[7] != "2" || row[8] != "rene" ||
-		row[9] != "-" || row[10] != "chat=root-1" || row[11] != "pager=2518_abc" {
+	if row[0] != "qlik-reload-failed" || row[1] != "task-1" || row[2] != "acknowledged" ||
+		strings.Join(row[3:6], " ") != stamp(alertsT0) || strings.Join(row[6:9], " ") != stamp(alertsT0.Add(time.Minute)) ||
+		row[9] != "2" || row[10] != "rene" || row[11] != "-" || row[12] != "chat=root-1" || row[13] != "pager=2518_abc" {
 		t.Errorf("row = %q", lines[3])
 	}
 
@@ -178,6 +182,48 @@ func TestAlertsURL(t *testing.T) {
 	} {
 		if got, err := alertsURL(listen); err != nil || got != want {
 			t.Errorf("alertsURL(%q) = %q, %v; want %q", listen, got, err, want)
+		}
+	}
+}
+
+// TestAlertsTimesHaveZone runs the real binary in a zone an hour east of UTC:
+// the table prints the alert's times in that zone, with its offset.
+func TestAlertsTimesHaveZone(t *testing.T) {
+	dir := t.TempDir()
+	cfg := alertsConfig(t, dir, "")
+	seedAlerts(t, dir).Close()
+	cmd := exec.Command(heraldBin, "alerts", "--config", cfg)
+	want := alertsT0.Local().Format(stampLayout)
+	if runtime.GOOS != "windows" { // Windows takes its zone from the system, not TZ
+		cmd.Env = append(os.Environ(), "TZ=Europe/Berlin")
+		want = "2026-11-22 10:12:00 +01:00"
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("herald alerts: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), want) {
+		t.Errorf("herald alerts does not show %s:\n%s", want, out)
+	}
+}
+
+// TestStampZone: stamp prints the local time with the local offset, also
+// for a time stored in UTC.
+func TestStampZone(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skipf("SKIP: no tz database for Europe/Berlin: %v", err)
+	}
+	defer func(l *time.Location) { time.Local = l }(time.Local)
+	time.Local = berlin
+	for in, want := range map[time.Time]string{
+		time.Date(2026, 12, 5, 5, 10, 20, 0, time.UTC):                     "2026-12-05 06:10:20 +01:00",
+		time.Date(2026, 7, 1, 4, 0, 0, 0, time.UTC):                        "2026-07-01 06:00:00 +02:00",
+		time.Date(2026, 12, 5, 6, 10, 20, 0, time.FixedZone("qlik", 3600)): "2026-12-05 06:10:20 +01:00",
+		{}: "-",
+	} {
+		if got := stamp(in); got != want {
+			t.Errorf("stamp(%v) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -376,6 +377,26 @@ func TestQuickstart(t *testing.T) {
 	}
 	if n := strings.Count(out, "\n"); n != 3 {
 		t.Errorf("quickstart printed %d alerts, want 3 (sales failed, finance aborted, sales resolved):\n%s", n, out)
+	}
+	// The log beside the alerts is for the admin: no empty maps, no path of
+	// the executable (a go-build temporary under go run), and a last line
+	// saying where the state is and how to replay the log.
+	log := stderr.String()
+	for _, noise := range []string{"map[", heraldBin, "go-build"} {
+		if strings.Contains(log, noise) {
+			t.Errorf("quickstart log shows %q:\n%s", noise, log)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(log), "\n")
+	last := lines[len(lines)-1]
+	wantState := "state=" + filepath.Join(dir, "data", "herald.db")
+	wantReplay := fmt.Sprintf(`herald rules test --config %s '%s'`, filepath.Join(dir, "herald.toml"), filepath.Join(dir, "*_System_Scheduler.txt"))
+	replay := ""
+	if _, quoted, ok := strings.Cut(last, " replay="); ok {
+		replay, _ = strconv.Unquote(quoted)
+	}
+	if !strings.Contains(last, wantState+" ") || replay != wantReplay {
+		t.Errorf("the log's last line is\n%s\nwant one with\n%s\nreplay=%q", last, wantState, wantReplay)
 	}
 
 	// A second run resumes where the first stopped and prints nothing.

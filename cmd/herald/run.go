@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/heraldhq/herald/agent"
@@ -64,7 +65,7 @@ func newLogger(w io.Writer, level, format string) *slog.Logger {
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(bareBackslashes{w}, opts))
 }
 
 func newRunCmd() *cobra.Command {
@@ -81,7 +82,7 @@ func newRunCmd() *cobra.Command {
 			if ran, err := runAsService(cfgPath, once, asService); ran {
 				return err
 			}
-			a, _, _, err := loadAgent(cfgPath, os.Stderr)
+			a, cfg, log, err := loadAgent(cfgPath, os.Stderr)
 			if err != nil {
 				return err
 			}
@@ -92,7 +93,7 @@ func newRunCmd() *cobra.Command {
 				}
 				defer stop()
 			}
-			return a.Run(cmd.Context(), agent.RunOptions{
+			err = a.Run(cmd.Context(), agent.RunOptions{
 				Once:   once,
 				Reload: reloadSignal(cmd.Context()),
 				Load: func() (*agent.Agent, error) {
@@ -100,6 +101,11 @@ func newRunCmd() *cobra.Command {
 					return a, err
 				},
 			})
+			if once && err == nil {
+				log.Info("read the inputs to their end; the next run starts where this one stopped",
+					"state", agent.StatePath(cfg.Agent.DataDir), "replay", replayCommand(cfgPath, cfg))
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVarP(&cfgPath, "config", "c", "herald.toml", "config file")
@@ -110,6 +116,42 @@ func newRunCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&asService, "service", false, "run under the Windows service manager (set by herald service install)")
 	_ = cmd.Flags().MarkHidden("service")
 	return cmd
+}
+
+// replayCommand is the command that reads the config's log files through
+// its rules again without touching the state (herald rules test), for the
+// line --once ends with.
+func replayCommand(cfgPath string, cfg *config.Config) string {
+	var files []config.Input
+	for _, in := range cfg.Inputs {
+		if in.Type == "file" {
+			files = append(files, in)
+		}
+	}
+	var cmds []string
+	for _, in := range files {
+		c := "herald rules test --config " + shellQuote(cfgPath)
+		if len(files) > 1 {
+			c += " --input " + shellQuote(in.Name)
+		}
+		for _, p := range in.Paths {
+			c += " " + shellQuote(p)
+		}
+		cmds = append(cmds, c)
+	}
+	return strings.Join(cmds, "; ")
+}
+
+// shellQuote quotes s for a POSIX shell and PowerShell alike when it holds
+// anything a shell would act on.
+func shellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t'\"$*?[]{}()&;|<>`~#!") {
+		return s
+	}
+	if !strings.Contains(s, "'") {
+		return "'" + s + "'"
+	}
+	return strconv.Quote(s)
 }
 
 func newCheckCmd() *cobra.Command {

@@ -90,8 +90,11 @@ func testEvent(hostName string, now time.Time) sdk.Event {
 		Severity: "info",
 		Title:    "Herald test alert",
 		Message: fmt.Sprintf("This is a test alert sent by `herald send-test` from host %s at %s. No action is needed.",
-			hostName, now.Format(time.RFC3339)),
-		Fields: map[string]string{"Test": "true"},
+			hostName, now.Local().Format(time.RFC3339)),
+		// The qliksense pack's fields, so that a receiver keyed on them (Butler's
+		// taskName, Alertmanager's task_name label, a chat template's
+		// {{.Fields.TaskName}}) shows a test rather than an empty task.
+		Fields: map[string]string{"Test": "true", "TaskName": "Herald test alert", "AppName": "Herald test", "TaskId": key},
 		Time:   now,
 		Host:   hostName,
 	}
@@ -121,7 +124,7 @@ func sendTest(ctx context.Context, out io.Writer, a *agent.Agent, sink string, e
 	case sdk.Retryable:
 		retry := ""
 		if !res.RetryAt.IsZero() {
-			retry = "; retry at " + res.RetryAt.Local().Format(time.RFC3339)
+			retry = "; retry at " + stamp(res.RetryAt)
 		}
 		fmt.Fprintf(out, "%s: retryable: %s%s\n", what, orUnknown(res.Reason), retry)
 		return false, &exitError{code: 1, err: fmt.Errorf("sink %q did not accept the test event (retryable)", sink)}

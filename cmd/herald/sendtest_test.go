@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,6 +14,12 @@ import (
 
 // sendTestConfig is a config with one webhook sink named "hook" posting to url.
 func sendTestConfig(t *testing.T, url string) string {
+	t.Helper()
+	return sendTestConfigWith(t, url, "")
+}
+
+// sendTestConfigWith is sendTestConfig with more lines for [sink.config].
+func sendTestConfigWith(t *testing.T, url, sinkConfig string) string {
 	t.Helper()
 	dir := t.TempDir()
 	return writeConfig(t, dir, fmt.Sprintf(`
@@ -29,10 +36,11 @@ name = "hook"
 plugin = "webhook"
 [sink.config]
 url = "%s/hook"
+%s
 
 [rules]
 packs = ["qliksense"]
-`, url))
+`, url, sinkConfig))
 }
 
 func TestSendTest(t *testing.T) {
@@ -115,6 +123,46 @@ func TestSendTestUsageErrors(t *testing.T) {
 			_, stderr, code := runHerald(t, append([]string{"send-test"}, tt.args...)...)
 			if code != 2 || !strings.Contains(stderr, tt.want) {
 				t.Errorf("exit status %d, stderr %q; want 2 and %q", code, stderr, tt.want)
+			}
+		})
+	}
+}
+
+// TestSendTestRecognisable sends the test alert through the webhook sink in
+// every format it has and checks that each
+// rendering says it is a test where a receiver looks: the title, Butler's
+// taskName, Alertmanager's labels and summary.
+func TestSendTestRecognisable(t *testing.T) {
+	tests := []struct {
+		name   string
+		config string   // [sink.config] lines besides url
+		want   []string // substrings of the request body
+	}{
+		{"herald", ``, []string{`"title":"Herald test alert"`, `"rule":"herald-test"`, `"Test":"true"`}},
+		{"herald signed (Standard Webhooks)", `secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"`, []string{`"title":"Herald test alert"`}},
+		{"butler", `format = "butler"`, []string{`"taskName":"Herald test alert"`, `"appName":"Herald test"`, `"hostName":"send-test-host"`,
+			`"logMessage":"This is a test alert sent by`}},
+		{"alertmanager", `format = "alertmanager"`, []string{`"alertname":"herald-test"`, `"task_name":"Herald test alert"`, `"summary":"Herald test alert"`}},
+		{"template", `template = '{"text": {{json .Title}}}'`, []string{`{"text": "Herald test alert"}`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bodies := make(chan string, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				bodies <- string(b)
+			}))
+			defer srv.Close()
+			cfg := sendTestConfigWith(t, srv.URL, tt.config)
+			stdout, stderr, code := runHerald(t, "send-test", "--config", cfg, "--sink", "hook")
+			if code != 0 {
+				t.Fatalf("exit status %d\nstdout: %s\nstderr: %s", code, stdout, stderr)
+			}
+			body := <-bodies
+			for _, w := range tt.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("body lacks %s:\n%s", w, body)
+				}
 			}
 		})
 	}

@@ -264,7 +264,7 @@ func silenceAdd(ctx context.Context, out io.Writer, f *silenceFlags) error {
 	}
 	fmt.Fprintln(out, "source:", t.source)
 	fmt.Fprintf(out, "silence %s added: %s, %s until %s\n", added.ID, added.Describe(),
-		added.StartsAt.Local().Format("2006-01-02 15:04"), added.EndsAt.Local().Format("2006-01-02 15:04"))
+		stamp(added.StartsAt), stamp(added.EndsAt))
 	return nil
 }
 

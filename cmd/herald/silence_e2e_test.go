@@ -54,7 +54,7 @@ func TestSilenceEndToEnd(t *testing.T) {
 	if ev.Key != taskID(1) || ev.Status != sdk.StatusFiring || ev.Rule != "qlik-reload-failed" {
 		t.Fatalf("released event: %+v", ev)
 	}
-	if want := "(held by maintenance window 'DB upgrade' since 06:00; 1 repeat)"; !strings.HasSuffix(ev.Message, want) {
+	if want := "(held by maintenance window 'DB upgrade' since 06:00 +01:00; 1 repeat)"; !strings.HasSuffix(ev.Message, want) {
 		t.Errorf("released message %q does not end with %q", ev.Message, want)
 	}
 	// Once: a later unsilenced event arrives next, not a second copy.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
@@ -76,7 +77,13 @@ func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	if !a.l.Enabled(ctx, lv) {
 		return
 	}
-	a.l.LogAttrs(ctx, lv, msg, attrs(args)...)
+	as := attrs(args)
+	if a.name == "" {
+		// go-plugin's own "plugin" is the executable's path (a temporary
+		// go-build path under go run); the caller's logger names the sink.
+		as = slices.DeleteFunc(as, func(at slog.Attr) bool { return at.Key == "plugin" })
+	}
+	a.l.LogAttrs(ctx, lv, msg, as...)
 }
 
 // attrs turns hclog's alternating keys and values into slog attributes. The

@@ -77,6 +77,7 @@ type Plugin struct {
 	conn   *grpc.ClientConn
 	sink   sinkv1.SinkClient
 	stdout *wholeLines
+	log    *hclogAdapter
 }
 
 // Start launches the plugin process described by spec and completes the
@@ -184,7 +185,7 @@ func Start(ctx context.Context, spec Spec) (*Plugin, error) {
 		return nil, fmt.Errorf("sink %q: plugin %s: %w", spec.Name, path, err)
 	}
 	conn := raw.(*grpc.ClientConn)
-	p := &Plugin{name: spec.Name, client: client, runner: r, conn: conn, sink: sinkv1.NewSinkClient(conn), stdout: stdout}
+	p := &Plugin{name: spec.Name, client: client, runner: r, conn: conn, sink: sinkv1.NewSinkClient(conn), stdout: stdout, log: hclogger}
 	logger.Debug("plugin started", "path", path, "pid", p.Pid())
 	if r.uncontained != nil {
 		logger.Warn("plugin is not tied to the agent by the OS; if the agent is killed, only the SDK's parent watchdog stops it",
@@ -318,6 +319,10 @@ func (p *Plugin) Pid() int {
 // then kills it. It returns once the process is gone and its output has been
 // logged. Close may be called more than once, also after the plugin died.
 func (p *Plugin) Close() {
+	// A plugin that exits because it was asked to is no news: go-plugin's
+	// "plugin process exited" goes to debug. A crash before this is logged
+	// as it happened.
+	p.log.quiet.Store(true)
 	p.client.Kill()
 	p.stdout.flush()
 }

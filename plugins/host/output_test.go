@@ -59,12 +59,14 @@ func TestHCLogAdapter(t *testing.T) {
 	l.Trace("hidden")
 	l.Debug("d", "pid", 42)
 	l.With("plugin", "x").Named("stdio").Info("i", "timestamp", "2026-01-02T03:04:05Z", "k", "v")
+	l.Info("plugin process exited", "plugin", "/tmp/go-build123/b001/exe/herald", "id", "42")
 	l.Warn("w", "odd")
 	l.Error("e", 7, "seven")
 	l.StandardLogger(&hclog.StandardLoggerOptions{ForceLevel: hclog.Warn}).Print("from log")
 	want := strings.Join([]string{
 		`level=DEBUG msg=d pid=42`,
 		`level=INFO msg=i plugin=x k=v`,
+		`level=INFO msg="plugin process exited" id=42`,
 		`level=WARN msg=w EXTRA_VALUE_AT_END=odd`,
 		`level=ERROR msg=e 7=seven`,
 		`level=WARN msg="from log"`,

@@ -169,6 +169,11 @@ func butlerPayload(ev sdk.Event) (b butler, ok bool) {
 	if b.TaskID == "" {
 		b.TaskID = ev.Key
 	}
+	// A receiver shows the task name; an event not about a task (a
+	// self-alert, a rule of the admin's) is named by its title instead.
+	if b.TaskName == "" {
+		b.TaskName = ev.Title
+	}
 	if b.LogMessage == "" {
 		b.LogMessage = ev.Message
 	}

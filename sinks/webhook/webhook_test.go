@@ -267,6 +267,22 @@ func TestButlerFormat(t *testing.T) {
 			t.Errorf("query = %v", q)
 		}
 	})
+	t.Run("no task: the title names it", func(t *testing.T) {
+		s, _ := configure(t, map[string]any{"url": srv.URL, "format": "butler"})
+		ev := qlikEvent()
+		delete(ev.Fields, "TaskName")
+		if res := send1(t, s, ev); res.Outcome != sdk.Accepted {
+			t.Fatalf("result = %+v", res)
+		}
+		_, body := rec.last(t)
+		var got struct{ TaskName string }
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.TaskName != ev.Title {
+			t.Errorf("taskName = %q, want the title %q", got.TaskName, ev.Title)
+		}
+	})
 	t.Run("resolved is not sent", func(t *testing.T) {
 		s, logs := configure(t, map[string]any{"url": srv.URL, "format": "butler"})
 		before := rec.count()
