@@ -151,7 +151,15 @@ func productCode(version string) string {
 // The MSI does not register the Windows service: herald service install
 // does, after the admin has filled in the config, because it checks the
 // config first and sets what the MSI's ServiceInstall table cannot (delayed
-// start, restart on failure, the event log source).
+// start, restart on failure, the event log source). The MSI does stop the
+// service once it exists (ServiceControl works on any service by name), so an
+// upgrade or uninstall never meets herald.exe in use. It does not remove the
+// service: Windows Installer removes the old product first in an upgrade
+// (wixl schedules RemoveExistingProducts before InstallInitialize), which
+// would drop the service and its environment (the secrets) on every upgrade;
+// a custom action conditioned on UPGRADINGPRODUCTCODE would avoid that on
+// Windows, but Wine does not set that property, so CI could not test it. The
+// admin runs herald service uninstall before msiexec /x instead.
 var wxs = template.Must(template.New("wxs").Funcs(template.FuncMap{"xml": xmlEscape}).Parse(`<?xml version="1.0" encoding="utf-8"?>
 <Wix xmlns="http://schemas.microsoft.com/wix/2006/wi">
   <Product Id="{{.ProductCode}}" Name="Herald" Language="1033" Version="{{.MSIVersion}}"
@@ -167,6 +175,7 @@ var wxs = template.Must(template.New("wxs").Funcs(template.FuncMap{"xml": xmlEsc
         <Directory Id="INSTALLDIR" Name="Herald">
           <Component Id="HeraldExe" Guid="{{.ExeComponent}}" Win64="yes">
             <File Id="HeraldExe" Name="herald.exe" Source="herald.exe" KeyPath="yes"/>
+            <ServiceControl Id="HeraldService" Name="Herald" Stop="both" Wait="yes"/>
           </Component>
         </Directory>
       </Directory>

@@ -162,6 +162,12 @@ func TestWindowsPackages(t *testing.T) {
 		if got := comps["HeraldExe"]; len(got) < 3 || got[2] != "256" {
 			t.Errorf("HeraldExe component %q: want Attributes 256 (64-bit, replaced on upgrade, removed on uninstall)", got)
 		}
+		// Event 0x22: stop the service named Herald (registered by herald
+		// service install) when installing or removing, never delete it.
+		ctl := tableRows(msiinfo("export", msi, "ServiceControl"))
+		if got := ctl["HeraldService"]; len(got) < 2 || got[0] != "Herald" || got[1] != "34" {
+			t.Errorf("ServiceControl HeraldService %q: want the service Herald stopped on install and uninstall (Event 34)", got)
+		}
 		dirs := msiinfo("export", msi, "Directory")
 		for _, d := range []string{"ProgramFiles64Folder", "CommonAppDataFolder"} {
 			if !strings.Contains(dirs, d) {
