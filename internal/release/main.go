@@ -1,6 +1,7 @@
 // Command release builds the herald binaries that are published: one per
 // target, with the version, commit and build date embedded (herald version
-// prints them), -trimpath, stripped (-s -w), without cgo, plus SHA256SUMS.
+// prints them), -trimpath, stripped (-s -w), without cgo; for windows/amd64
+// also an MSI installer and a zip of the same layout; and SHA256SUMS over all.
 //
 //	go run ./internal/release -version v1.2.0
 //
@@ -9,12 +10,21 @@
 //	dist/herald_v1.2.0_linux_amd64
 //	dist/herald_v1.2.0_linux_arm64
 //	dist/herald_v1.2.0_windows_amd64.exe
+//	dist/herald-v1.2.0-windows-amd64.msi
+//	dist/herald-v1.2.0-windows-amd64.zip
 //	dist/SHA256SUMS
+//
+// The MSI and the zip install herald.exe in C:\Program Files\Herald and the
+// sample config (examples/windows/herald.toml) as
+// C:\ProgramData\Herald\herald.toml. The MSI is built with wixl and msibuild
+// from Debian's msitools (.ci/release installs them).
 //
 // The version defaults to `git describe --tags --always --dirty`, the commit
 // to the checked-out commit, and the date to that commit's time (or
 // SOURCE_DATE_EPOCH), so that building the same commit twice gives the same
-// bytes. The output directory must be empty or absent: SHA256SUMS then lists
+// bytes: the binaries, the zip and SHA256SUMS's lines for them. The MSI is the
+// exception: wixl 0.101 stamps it with the build time and a random package
+// code. The output directory must be empty or absent: SHA256SUMS then lists
 // exactly what was built.
 package main
 
@@ -46,6 +56,8 @@ type options struct {
 	Targets               []string // GOOS/GOARCH
 	Pkg                   string   // the main package
 	Name                  string   // the binary's base name
+	WindowsConfig         string   // the sample herald.toml the Windows packages install
+	MSI                   bool     // build the MSI (needs msitools) besides the zip
 }
 
 func main() {
@@ -67,6 +79,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&targets, "targets", strings.Join(defaultTargets, ","), "comma-separated GOOS/GOARCH list")
 	fs.StringVar(&o.Pkg, "pkg", "./cmd/herald", "main package to build")
 	fs.StringVar(&o.Name, "name", "herald", "binary name")
+	fs.StringVar(&o.WindowsConfig, "windows-config", filepath.FromSlash("examples/windows/herald.toml"), "sample config the Windows zip and MSI install")
+	fs.BoolVar(&o.MSI, "msi", true, "build the Windows MSI (needs wixl and msibuild from msitools)")
 	fs.BoolVar(&printLdflags, "print-ldflags", false, "print the -ldflags value and exit without building")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -82,9 +96,23 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		_, err := fmt.Fprintln(stdout, o.ldflags())
 		return err
 	}
+	windows := slices.Contains(o.Targets, "windows/amd64")
+	if windows && o.MSI {
+		// Fail before the builds rather than after them.
+		if _, err := msiVersion(o.Version); err != nil {
+			return err
+		}
+	}
 	files, err := build(ctx, o, stdout)
 	if err != nil {
 		return err
+	}
+	if windows {
+		packages, err := packageWindows(ctx, o, o.fileName("windows", "amd64"), stdout)
+		if err != nil {
+			return err
+		}
+		files = append(files, packages...)
 	}
 	return writeSums(o.Out, files)
 }

@@ -37,7 +37,8 @@ func TestRelease(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "dist")
 	args := []string{"-version", "v1.2.3", "-commit", "0123abc", "-date", "2026-01-02T03:04:05Z",
-		"-out", out, "-targets", host + "," + other, "-pkg", "./testdata/fakeherald", "-name", "fakeherald"}
+		"-out", out, "-targets", host + "," + other, "-pkg", "./testdata/fakeherald", "-name", "fakeherald",
+		"-windows-config", sampleConfig, "-msi=false"} // TestWindowsPackages checks the packages
 	var log bytes.Buffer
 	if err := run(context.Background(), args, &log); err != nil {
 		t.Fatalf("release: %v\n%s", err, log.String())
@@ -55,7 +56,8 @@ func TestRelease(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if want := slices.Sorted(slices.Values([]string{"SHA256SUMS", hostFile, otherFile})); !slices.Equal(names, want) {
+	built := []string{hostFile, otherFile, o.windowsName("zip")}
+	if want := slices.Sorted(slices.Values(append([]string{"SHA256SUMS"}, built...))); !slices.Equal(names, want) {
 		t.Fatalf("%s holds %q, want %q", out, names, want)
 	}
 
@@ -90,7 +92,7 @@ func TestRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want strings.Builder
-	for _, name := range slices.Sorted(slices.Values([]string{hostFile, otherFile})) {
+	for _, name := range slices.Sorted(slices.Values(built)) {
 		sum, err := fileSHA256(filepath.Join(out, name))
 		if err != nil {
 			t.Fatal(err)
