@@ -256,6 +256,7 @@ func decodeSource(src source) ([]*Rule, []error) {
 		r, err := newRule(rs, src.name, pos.rule(i), keyLines)
 		errs = append(errs, err...)
 		if r != nil {
+			r.lines = pos.lines
 			rules = append(rules, r)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -112,6 +113,41 @@ type Rule struct {
 	Fields                                           map[string]string
 
 	keyLines map[string]int // line of each key in File, for messages
+	lines    []string       // File's lines, to place a problem inside a value
+}
+
+// keyPos returns the line and column in File of the character at rune offset
+// off of the string value val of key (when, fields.X, ...), or the key's line
+// and 0 when the value cannot be found as written.
+func (r *Rule) keyPos(key, val string, off int) (line, col int) {
+	if top, _, _ := strings.Cut(key, "."); r.keyLines[top] > 0 && top == key {
+		if l, c, ok := valuePosition(r.lines, r.keyLines[top], val, off); ok {
+			return l, c
+		}
+	}
+	return r.lineOf(key), 0
+}
+
+// elemPos returns the line and column in File of the array element elem of
+// key (a quoted "pagr" in sinks = ["pager", "pagr"]), or the key's line and 0.
+func (r *Rule) elemPos(key, elem string) (line, col int) {
+	line = r.lineOf(key)
+	if r.keyLines[key] == 0 || line > len(r.lines) {
+		return line, 0
+	}
+	// The array may span lines: look from the key's line to the closing bracket.
+	for l := line; l <= len(r.lines); l++ {
+		text := r.lines[l-1]
+		for _, q := range []string{`"` + elem + `"`, `'` + elem + `'`} {
+			if i := strings.Index(text, q); i >= 0 {
+				return l, utf8.RuneCountInString(text[:i]) + 1
+			}
+		}
+		if strings.Contains(text, "]") {
+			break
+		}
+	}
+	return line, 0
 }
 
 // lineOf returns the line of a key of the rule (fields.X: the fields key),
@@ -160,11 +196,11 @@ type Match struct {
 type Error struct {
 	File   string // rule file, or "pack:<name>"
 	Line   int    // line in File, 0 when unknown
-	Column int    // column in File, 0 when unknown (TOML syntax errors only)
+	Column int    // column in File, in characters, 0 when unknown
 	Rule   string // rule id; "" for a problem of the file as a whole
 	Key    string // the rule key at fault: when, key, title, fields.TaskName, ...
 	Input  string // the input an expression was compiled for, when it matters
-	Err    error  // what is wrong; an *file.Error from expr carries line:column within the expression
+	Err    error  // what is wrong; an *file.Error from expr when an expression does not compile
 }
 
 func (e *Error) Error() string {
