@@ -123,12 +123,45 @@ func Load(globs []string, baseDir string, packs []string, inputs map[string]Inpu
 		errs = append(errs, err2)
 		return nil, errors.Join(errs...)
 	}
+	if o.sinks != nil {
+		errs = append(errs, checkSinks(rules, o.sinks)...)
+	}
 	set, err := compileSet(rules, inputs, append(fnOpts, o.exprOpts...))
 	errs = append(errs, err...)
-	if len(errs) > 0 {
+	var warnings []*Error
+	failed := false
+	for _, err := range errs {
+		if e, ok := err.(*Error); ok && e.Warning {
+			warnings = append(warnings, e)
+		} else {
+			failed = true
+		}
+	}
+	if failed {
 		return nil, errors.Join(errs...)
 	}
+	set.warnings = warnings
 	return set, nil
+}
+
+// checkSinks checks that the sinks a rule names by name exist.
+func checkSinks(rules []*Rule, sinks []Sink) []error {
+	names := make([]string, len(sinks))
+	for i, s := range sinks {
+		names[i] = s.Name
+	}
+	var errs []error
+	for _, r := range rules {
+		for _, want := range r.Sinks {
+			if strings.HasPrefix(want, "kind:") || slices.Contains(names, want) || strings.TrimSpace(want) == "" {
+				continue
+			}
+			line, col := r.elemPos("sinks", want)
+			errs = append(errs, &Error{File: r.File, Line: line, Column: col, Rule: r.ID, Key: "sinks",
+				Err: fmt.Errorf("no [[sink]] is named %q%s (sinks: %s)", want, suggest(want, names), strings.Join(names, ", "))})
+		}
+	}
+	return errs
 }
 
 // readSources reads the files the globs match, each once, in glob order, then the packs.
@@ -253,10 +286,9 @@ func decodeSource(src source) ([]*Rule, []error) {
 		for k := range ruleKeys {
 			keyLines[k] = pos.key(i, k)
 		}
-		r, err := newRule(rs, src.name, pos.rule(i), keyLines)
+		r, err := newRule(rs, src.name, pos.rule(i), keyLines, pos.lines)
 		errs = append(errs, err...)
 		if r != nil {
-			r.lines = pos.lines
 			rules = append(rules, r)
 		}
 	}
@@ -285,10 +317,10 @@ func keysOf(m map[string]bool) []string {
 
 // newRule validates a rule as written and applies defaults. Expressions are
 // checked later, when they are compiled.
-func newRule(rs ruleSpec, file string, line int, keyLines map[string]int) (*Rule, []error) {
+func newRule(rs ruleSpec, file string, line int, keyLines map[string]int, lines []string) (*Rule, []error) {
 	r := &Rule{
-		keyLines: keyLines,
-		ID:       rs.ID, Description: rs.Description, File: file, Line: line,
+		keyLines: keyLines, lines: lines,
+		ID: rs.ID, Description: rs.Description, File: file, Line: line,
 		Inputs: rs.Inputs, Parsers: rs.Parsers,
 		Severity: cmp.Or(rs.Severity, DefaultSeverity), Sinks: rs.Sinks, Resolves: rs.Resolves,
 		When: rs.When, Key: rs.Key, Dedup: rs.Dedup, Title: rs.Title, Message: rs.Message,
@@ -354,6 +386,19 @@ func newRule(rs ruleSpec, file string, line int, keyLines map[string]int) (*Rule
 		if strings.TrimSpace(k.val) == "" {
 			fail(k.key, "is required")
 		}
+	}
+	if rs.Severity != "" && !slices.Contains(Severities, rs.Severity) {
+		e := &Error{File: file, Line: cmp.Or(keyLines["severity"], line), Rule: rs.ID, Key: "severity"}
+		if l, c, ok := valuePosition(lines, keyLines["severity"], rs.Severity, 0); ok {
+			e.Line, e.Column = l, c
+		}
+		if hint := suggest(rs.Severity, Severities); hint != "" {
+			e.Err = fmt.Errorf("%q is not a severity%s", rs.Severity, hint)
+		} else {
+			e.Warning = true
+			e.Err = fmt.Errorf("%q is not one of the documented severities (%s): sinks and silences that look for those will not recognise it", rs.Severity, strings.Join(Severities, ", "))
+		}
+		errs = append(errs, e)
 	}
 	var rateLimit time.Duration
 	if rs.RateLimit != "" {

@@ -48,6 +48,13 @@ const (
 // DefaultSeverity is the severity of a rule that names none.
 const DefaultSeverity = "warning"
 
+// Severities are the documented severities, most urgent first. Sinks map
+// them (SIGNL4 and Alertmanager labels, Rocket.Chat colours, the status
+// page), and a user routes and silences on them. A rule may use another
+// word, which is a warning; a near miss of one of these is an error, since
+// `critcal` would quietly be treated as something less than critical.
+var Severities = []string{"critical", "warning", "info"}
+
 // Action is what a match of a rule does to alerts.
 type Action string
 
@@ -128,8 +135,9 @@ func (r *Rule) keyPos(key, val string, off int) (line, col int) {
 	return r.lineOf(key), 0
 }
 
-// elemPos returns the line and column in File of the array element elem of
-// key (a quoted "pagr" in sinks = ["pager", "pagr"]), or the key's line and 0.
+// elemPos returns the line and column in File of the first character of the
+// array element elem of
+// key (the p of "pagr" in sinks = ["pager", "pagr"]), or the key's line and 0.
 func (r *Rule) elemPos(key, elem string) (line, col int) {
 	line = r.lineOf(key)
 	if r.keyLines[key] == 0 || line > len(r.lines) {
@@ -140,7 +148,7 @@ func (r *Rule) elemPos(key, elem string) (line, col int) {
 		text := r.lines[l-1]
 		for _, q := range []string{`"` + elem + `"`, `'` + elem + `'`} {
 			if i := strings.Index(text, q); i >= 0 {
-				return l, utf8.RuneCountInString(text[:i]) + 1
+				return l, utf8.RuneCountInString(text[:i]) + 2 // the first character inside the quote
 			}
 		}
 		if strings.Contains(text, "]") {
@@ -201,6 +209,9 @@ type Error struct {
 	Key    string // the rule key at fault: when, key, title, fields.TaskName, ...
 	Input  string // the input an expression was compiled for, when it matters
 	Err    error  // what is wrong; an *file.Error from expr when an expression does not compile
+	// Warning marks a problem that does not stop the rules from loading
+	// (a severity outside Severities); it is reported by Set.Warnings.
+	Warning bool
 }
 
 func (e *Error) Error() string {
@@ -241,9 +252,10 @@ func position(file string, line int) string {
 // Set is a loaded, compiled set of rules. It is immutable and safe for
 // concurrent use; evaluate with an Evaluator per goroutine.
 type Set struct {
-	rules   []*Rule
-	inputs  map[string]*inputRules
-	maxLits int // most literals of any input: sizes an Evaluator's buffer
+	warnings []*Error
+	rules    []*Rule
+	inputs   map[string]*inputRules
+	maxLits  int // most literals of any input: sizes an Evaluator's buffer
 }
 
 // inputRules is everything compiled for one input.
@@ -314,6 +326,10 @@ next:
 // Rules returns the rules in load order: files in glob order, then packs.
 func (s *Set) Rules() []*Rule { return s.rules }
 
+// Warnings returns the problems found at load that did not stop it, in the
+// order found.
+func (s *Set) Warnings() []*Error { return s.warnings }
+
 // Rule returns the rule with the given id.
 func (s *Set) Rule(id string) (*Rule, bool) {
 	for _, r := range s.rules {
@@ -331,6 +347,18 @@ type options struct {
 	funcs      []function
 	exprOpts   []expr.Option
 	scriptLogs *scriptLogs // nil: the script log functions return ""
+	sinks      []Sink      // nil: a rule's sinks are not checked
+}
+
+// Sink is a configured sink, as a rule's sinks = [...] may name it: by Name,
+// or by "kind:" and its Kind (the plugin).
+type Sink struct{ Name, Kind string }
+
+// WithSinks makes Load check that every name in a rule's sinks is one of
+// sinks, reporting a missing one at its place in the rule file. A "kind:"
+// entry with no sink of that kind is fine: packs route by kind.
+func WithSinks(sinks []Sink) Option {
+	return func(o *options) { o.sinks = append(o.sinks[:0:0], sinks...) }
 }
 
 // WithFunction makes a Go function callable from every rule expression.
