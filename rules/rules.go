@@ -136,8 +136,8 @@ func (r *Rule) keyPos(key, val string, off int) (line, col int) {
 }
 
 // elemPos returns the line and column in File of the first character of the
-// array element elem of
-// key (the p of "pagr" in sinks = ["pager", "pagr"]), or the key's line and 0.
+// array element elem of key (the p of "pagr" in sinks = ["pager", "pagr"]),
+// or the key's line and 0.
 func (r *Rule) elemPos(key, elem string) (line, col int) {
 	line = r.lineOf(key)
 	if r.keyLines[key] == 0 || line > len(r.lines) {
