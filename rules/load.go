@@ -615,16 +615,8 @@ func definesKey(line, key string) bool {
 // suggest returns ` (did you mean "x"?)` for the candidate closest to name,
 // or "" when none is close.
 func suggest(name string, candidates []string) string {
-	// A third of the name may be wrong: enough for typos, not so much that
-	// any short name "means" another.
-	best, bestD := "", max(1, len(name)/3)+1
-	for _, c := range candidates {
-		d := editdist.Distance(strings.ToLower(name), strings.ToLower(c))
-		if d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best == "" || best == name {
+	best := editdist.Closest(name, candidates)
+	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
