@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/agent/lifecycle"
 	"github.com/heraldhq/herald/agent/scriptlog"
 	"github.com/heraldhq/herald/agent/silence"
+	"github.com/heraldhq/herald/internal/editdist"
 	"github.com/heraldhq/herald/parsers"
 	parsersall "github.com/heraldhq/herald/parsers/all"
 	"github.com/heraldhq/herald/plugins/host"
@@ -98,21 +99,23 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger, self: newSelfState(opts.Logger, opts.Now),
 		sil: newSilenceState(opts.Logger, opts.Now)}
 	var errs []error
-	for _, m := range cfg.Maintenance {
+	for i, m := range cfg.Maintenance {
 		w, err := m.Window()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("maintenance %q: %w", m.Name, err))
+			errs = append(errs, &config.Error{File: cfg.Path, Key: fmt.Sprintf("maintenance[%d]", i),
+				Msg: fmt.Sprintf("maintenance %q: %v", m.Name, err)})
 			continue
 		}
 		a.windows = append(a.windows, w)
 	}
 
 	infos := map[string]rules.InputInfo{}
-	for _, in := range cfg.Inputs {
+	for i, in := range cfg.Inputs {
 		if in.Type == "http" {
 			h, err := a.newHTTPInput(in)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("input %q: %w", in.Name, err))
+				errs = append(errs, &config.Error{File: cfg.Path, Key: fmt.Sprintf("input[%d]", i),
+					Msg: fmt.Sprintf("input %q: %v", in.Name, err)})
 				continue
 			}
 			a.hooks = append(a.hooks, h)
@@ -121,40 +124,54 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 		}
 		p, err := parsersall.New(in.Parser, in.ParserOptions)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("input %q: parser %s: %w", in.Name, in.Parser, err))
+			errs = append(errs, &config.Error{File: cfg.Path, Key: fmt.Sprintf("input[%d].parser", i),
+				Msg: fmt.Sprintf("input %q: parser %s: %v", in.Name, in.Parser, err)})
 			continue
 		}
 		a.inputs = append(a.inputs, &input{cfg: in, parser: p})
 		infos[in.Name] = rules.InputInfo{Fields: p.Fields(), Verbatim: p.Verbatim(), Parser: in.Parser}
 	}
 
-	for _, s := range cfg.Sinks {
+	// Rules are compiled against the inputs' fields: without every input
+	// they would report rules that name a broken one. A broken sink does not
+	// get in their way, so its problems and theirs come out together.
+	inputsOK := len(errs) == 0
+	var ruleSinks []rules.Sink
+	for i, s := range cfg.Sinks {
+		ruleSinks = append(ruleSinks, rules.Sink{Name: s.Name, Kind: s.Plugin})
 		spec, kind, err := a.pluginSpec(s)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, &config.Error{File: cfg.Path, Key: fmt.Sprintf("sink[%d].plugin", i), Msg: err.Error()})
 			continue
 		}
 		raw, err := json.Marshal(s.Config)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("sink %q: config: %w", s.Name, err))
+			errs = append(errs, &config.Error{File: cfg.Path, Key: fmt.Sprintf("sink[%d].config", i),
+				Msg: fmt.Sprintf("sink %q: %v", s.Name, err)})
 			continue
 		}
 		a.sinks = append(a.sinks, &sinkSpec{cfg: s, kind: kind, spec: spec, raw: raw})
 	}
-	if len(errs) > 0 {
+	if !inputsOK {
 		return nil, errors.Join(errs...)
 	}
 
 	a.scriptLogs = newScriptLogFinder(cfg.Agent, opts.Now, a.log)
 	set, err := rules.Load(cfg.Rules.Files, cfg.Dir(), cfg.Rules.Packs, infos,
-		rules.WithScriptLogs(a.scriptLogs, a.log))
+		rules.WithScriptLogs(a.scriptLogs, a.log), rules.WithSinks(ruleSinks))
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(append(errs, err)...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if len(set.Rules()) == 0 {
 		return nil, errors.New("no rules: set [rules] files or packs (for example packs = [\"qliksense\"])")
 	}
 	a.rules = set
+	for _, w := range set.Warnings() {
+		a.log.Warn("rule problem", "problem", w.Error())
+	}
 
 	var lsinks []lifecycle.Sink
 	for _, s := range a.sinks {
@@ -189,8 +206,12 @@ func (a *Agent) pluginSpec(s config.Sink) (host.Spec, string, error) {
 		return spec, s.Plugin, nil
 	}
 	if !strings.ContainsAny(s.Plugin, `/\`) {
-		return spec, "", fmt.Errorf("sink %q: plugin %q is neither a built-in sink (%s) nor a path to an executable",
-			s.Name, s.Plugin, strings.Join(sinksall.Names(), ", "))
+		hint := ""
+		if meant := editdist.Closest(s.Plugin, sinksall.Names()); meant != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", meant)
+		}
+		return spec, "", fmt.Errorf("sink %q: plugin %q is neither a built-in sink (%s) nor a path to an executable%s",
+			s.Name, s.Plugin, strings.Join(sinksall.Names(), ", "), hint)
 	}
 	path := s.Plugin
 	if !filepath.IsAbs(path) {
@@ -222,6 +243,9 @@ type Summary struct {
 	Inputs []string
 	Rules  []string
 	Sinks  []string
+	// Warnings are the problems that do not stop the agent (a rule's
+	// severity outside the documented ones), each a *rules.Error.
+	Warnings []error
 }
 
 // Check starts every sink plugin once so it validates its config, then stops it.
@@ -247,5 +271,8 @@ func (a *Agent) Check(ctx context.Context) (Summary, error) {
 		sum.Sinks = append(sum.Sinks, s.cfg.Name+" ("+s.kind+")")
 	}
 	sort.Strings(sum.Rules)
+	for _, w := range a.rules.Warnings() {
+		sum.Warnings = append(sum.Warnings, w)
+	}
 	return sum, errors.Join(errs...)
 }
