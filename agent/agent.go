@@ -80,21 +80,8 @@ type Agent struct {
 // Load builds parsers, compiles rules and prepares sink plugins from cfg. It does
 // not start anything: every error here is a config problem, reported all at once.
 func Load(cfg *config.Config, opts Options) (*Agent, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Stdout == nil {
-		opts.Stdout = os.Stdout
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Executable == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("locate the herald executable for built-in sinks: %w", err)
-		}
-		opts.Executable = exe
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
 	}
 	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger, self: newSelfState(opts.Logger, opts.Now),
 		sil: newSilenceState(opts.Logger, opts.Now)}
@@ -160,13 +147,14 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 	set, err := rules.Load(cfg.Rules.Files, cfg.Dir(), cfg.Rules.Packs, infos,
 		rules.WithScriptLogs(a.scriptLogs, a.log), rules.WithSinks(ruleSinks))
 	if err != nil {
-		return nil, errors.Join(append(errs, err)...)
+		return nil, errors.Join(append(errs, placeRuleLists(cfg, err)...)...)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	if len(set.Rules()) == 0 {
-		return nil, errors.New("no rules: set [rules] files or packs (for example packs = [\"qliksense\"])")
+		return nil, &config.Error{File: cfg.Path, Key: "rules",
+			Msg: "no rules: set [rules] files or packs (for example packs = [\"qliksense\"])"}
 	}
 	a.rules = set
 	for _, w := range set.Warnings() {
@@ -186,6 +174,45 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// placeRuleLists returns the problems in err, an errors.Join from rules.Load,
+// with each one about an entry of [rules] files or packs made a problem at
+// that key of the config.
+func placeRuleLists(cfg *config.Config, err error) []error {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	out := make([]error, 0, len(errs))
+	for _, e := range errs {
+		if le := (*rules.ListError)(nil); errors.As(e, &le) {
+			e = &config.Error{File: cfg.Path, Key: "rules." + le.Key, Msg: le.Err.Error()}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// setDefaults fills in what the caller left out.
+func (opts *Options) setDefaults() error {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("locate the herald executable for built-in sinks: %w", err)
+		}
+		opts.Executable = exe
+	}
+	return nil
 }
 
 // ruleInfos converts compiled rules to what the lifecycle needs.
@@ -243,23 +270,12 @@ type Summary struct {
 	Inputs []string
 	Rules  []string
 	Sinks  []string
-	// Warnings are the problems that do not stop the agent (a rule's
-	// severity outside the documented ones), each a *rules.Error.
-	Warnings []error
 }
 
-// Check starts every sink plugin once so it validates its config, then stops it.
-// Errors name the sink.
+// Check starts every sink plugin once so it validates its config, then stops
+// it, and summarises what was loaded. Errors name the sink.
 func (a *Agent) Check(ctx context.Context) (Summary, error) {
-	var errs []error
-	for _, s := range a.sinks {
-		p, err := a.startSink(ctx, s)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		p.Close()
-	}
+	err := a.checkSinks(ctx)
 	var sum Summary
 	for _, in := range a.cfg.Inputs {
 		sum.Inputs = append(sum.Inputs, in.Name)
@@ -271,8 +287,54 @@ func (a *Agent) Check(ctx context.Context) (Summary, error) {
 		sum.Sinks = append(sum.Sinks, s.cfg.Name+" ("+s.kind+")")
 	}
 	sort.Strings(sum.Rules)
+	return sum, err
+}
+
+// Warnings returns the problems found at load that do not stop the agent (a
+// rule's severity outside the documented ones), each a *rules.Error. Load
+// has logged them.
+func (a *Agent) Warnings() []error {
+	var out []error
 	for _, w := range a.rules.Warnings() {
-		sum.Warnings = append(sum.Warnings, w)
+		out = append(out, w)
 	}
-	return sum, errors.Join(errs...)
+	return out
+}
+
+// CheckSinks is the sink half of Check for a config that does not Load (herald
+// check reports every problem in one run): it starts the plugin of each sink
+// of cfg once, so that it validates its config, and stops it. A sink whose
+// plugin cannot be found is skipped: that is Load's problem to report.
+func CheckSinks(ctx context.Context, cfg *config.Config, opts Options) error {
+	if err := opts.setDefaults(); err != nil {
+		return err
+	}
+	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger}
+	for _, s := range cfg.Sinks {
+		spec, kind, err := a.pluginSpec(s)
+		if err != nil {
+			continue
+		}
+		raw, err := json.Marshal(s.Config)
+		if err != nil {
+			continue
+		}
+		a.sinks = append(a.sinks, &sinkSpec{cfg: s, kind: kind, spec: spec, raw: raw})
+	}
+	return a.checkSinks(ctx)
+}
+
+// checkSinks starts every sink plugin once so it validates its config, then
+// stops it.
+func (a *Agent) checkSinks(ctx context.Context) error {
+	var errs []error
+	for _, s := range a.sinks {
+		p, err := a.startSink(ctx, s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.Close()
+	}
+	return errors.Join(errs...)
 }

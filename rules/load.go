@@ -171,18 +171,18 @@ func readSources(globs []string, baseDir string, packs []string) ([]source, []er
 		errs []error
 		seen = map[string]bool{}
 	)
-	for _, g := range globs {
+	for i, g := range globs {
 		pattern := g
 		if !filepath.IsAbs(pattern) {
 			pattern = filepath.Join(baseDir, pattern)
 		}
 		matches, err := filepath.Glob(pattern)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("rule files %q: %w", g, err))
+			errs = append(errs, &ListError{Key: fmt.Sprintf("files[%d]", i), Err: fmt.Errorf("rule files %q: %w", g, err)})
 			continue
 		}
 		if len(matches) == 0 {
-			errs = append(errs, fmt.Errorf("rule files %q: no file matches %s", g, pattern))
+			errs = append(errs, &ListError{Key: fmt.Sprintf("files[%d]", i), Err: fmt.Errorf("rule files %q: no file matches %s", g, pattern)})
 			continue
 		}
 		for _, path := range matches {
@@ -198,14 +198,15 @@ func readSources(globs []string, baseDir string, packs []string) ([]source, []er
 			srcs = append(srcs, source{name: path, text: string(b)})
 		}
 	}
-	for _, p := range packs {
+	for i, p := range packs {
 		if seen["pack:"+p] {
 			continue
 		}
 		seen["pack:"+p] = true
 		b, ok := PackSource(p)
 		if !ok {
-			errs = append(errs, fmt.Errorf("rule pack %q does not exist (packs: %s)", p, strings.Join(Packs(), ", ")))
+			errs = append(errs, &ListError{Key: fmt.Sprintf("packs[%d]", i),
+				Err: fmt.Errorf("rule pack %q does not exist%s (packs: %s)", p, suggest(p, Packs()), strings.Join(Packs(), ", "))})
 			continue
 		}
 		srcs = append(srcs, source{name: "pack:" + p, text: string(b)})

@@ -242,6 +242,17 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// ListError is a problem with an entry of the lists that name the rule files
+// and packs (a glob that matches nothing, a pack that does not exist), which
+// are written in the agent's config, not in a rule file.
+type ListError struct {
+	Key string // files[i] or packs[i]: the entry's index in the list given to Load
+	Err error
+}
+
+func (e *ListError) Error() string { return e.Err.Error() }
+func (e *ListError) Unwrap() error { return e.Err }
+
 func position(file string, line int) string {
 	if line > 0 {
 		return fmt.Sprintf("%s:%d", file, line)
