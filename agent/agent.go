@@ -157,9 +157,6 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 			Msg: "no rules: set [rules] files or packs (for example packs = [\"qliksense\"])"}
 	}
 	a.rules = set
-	for _, w := range set.Warnings() {
-		a.log.Warn("rule problem", "problem", w.Error())
-	}
 
 	var lsinks []lifecycle.Sink
 	for _, s := range a.sinks {
@@ -291,8 +288,8 @@ func (a *Agent) Check(ctx context.Context) (Summary, error) {
 }
 
 // Warnings returns the problems found at load that do not stop the agent (a
-// rule's severity outside the documented ones), each a *rules.Error. Load
-// has logged them.
+// rule's severity outside the documented ones), each a *rules.Error, for
+// the caller to report.
 func (a *Agent) Warnings() []error {
 	var out []error
 	for _, w := range a.rules.Warnings() {

@@ -45,6 +45,10 @@ func loadAgentWith(path string, logOut, stdout io.Writer, quiet bool) (*agent.Ag
 	if err != nil {
 		return nil, nil, nil, usageError(placeProblems(path, cfg, err))
 	}
+	// A warning does not stop the agent; it is logged on every (re)load.
+	for _, p := range placeProblems(path, cfg, errors.Join(a.Warnings()...)) {
+		log.Warn("config problem", "problem", p.String())
+	}
 	return a, cfg, log, nil
 }
 
