@@ -105,18 +105,8 @@ func placeProblems(cfgPath string, cfg *config.Config, err error) problems {
 		pl.cfgAbs = abs
 	}
 	var out problems
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		out = append(out, pl.place(err)...)
-	}
-	if err != nil {
-		walk(err)
+	for _, e := range leaves(err) {
+		out = append(out, pl.place(e)...)
 	}
 	// Reading order: the config first, then each rule file as first met;
 	// within a file by line and column, those with no place first.
@@ -256,19 +246,27 @@ func withoutFlagged(err error, flagged func(string) bool) error {
 		return err
 	}
 	var keep []error
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
+	for _, e := range leaves(err) {
+		if ce := (*config.Error)(nil); !errors.As(e, &ce) || ce.Key == "" || !flagged(ce.Key) {
+			keep = append(keep, e)
 		}
-		if ce := (*config.Error)(nil); errors.As(err, &ce) && ce.Key != "" && flagged(ce.Key) {
-			return
-		}
-		keep = append(keep, err)
 	}
-	walk(err)
 	return errors.Join(keep...)
+}
+
+// leaves returns the errors an errors.Join tree is made of, in order; none
+// for nil.
+func leaves(err error) []error {
+	if err == nil {
+		return nil
+	}
+	j, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range j.Unwrap() {
+		out = append(out, leaves(e)...)
+	}
+	return out
 }
