@@ -123,9 +123,9 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 	// they would report rules that name a broken one. A broken sink does not
 	// get in their way, so its problems and theirs come out together.
 	inputsOK := len(errs) == 0
-	var ruleSinks []rules.Sink
+	var sinkNames []string
 	for i, s := range cfg.Sinks {
-		ruleSinks = append(ruleSinks, rules.Sink{Name: s.Name, Kind: s.Plugin})
+		sinkNames = append(sinkNames, s.Name)
 		spec, kind, err := a.pluginSpec(s)
 		if err != nil {
 			errs = append(errs, &config.Error{File: cfg.Path, Key: fmt.Sprintf("sink[%d].plugin", i), Msg: err.Error()})
@@ -145,7 +145,7 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 
 	a.scriptLogs = newScriptLogFinder(cfg.Agent, opts.Now, a.log)
 	set, err := rules.Load(cfg.Rules.Files, cfg.Dir(), cfg.Rules.Packs, infos,
-		rules.WithScriptLogs(a.scriptLogs, a.log), rules.WithSinks(ruleSinks))
+		rules.WithScriptLogs(a.scriptLogs, a.log), rules.WithSinks(sinkNames))
 	if err != nil {
 		return nil, errors.Join(append(errs, placeRuleLists(cfg, err)...)...)
 	}

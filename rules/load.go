@@ -145,11 +145,7 @@ func Load(globs []string, baseDir string, packs []string, inputs map[string]Inpu
 }
 
 // checkSinks checks that the sinks a rule names by name exist.
-func checkSinks(rules []*Rule, sinks []Sink) []error {
-	names := make([]string, len(sinks))
-	for i, s := range sinks {
-		names[i] = s.Name
-	}
+func checkSinks(rules []*Rule, names []string) []error {
 	var errs []error
 	for _, r := range rules {
 		for _, want := range r.Sinks {

@@ -48,7 +48,7 @@ func TestSeverity(t *testing.T) {
 }
 
 func TestSinkReferences(t *testing.T) {
-	sinks := WithSinks([]Sink{{Name: "pager", Kind: "signl4"}, {Name: "chat", Kind: "rocketchat"}})
+	sinks := WithSinks([]string{"pager", "chat"})
 	text := okRule + "sinks = [\n  \"chat\",\n  \"kind:webhook\", \"pagr\",\n]\n"
 	_, err := loadText(t, text, testInputs(t), sinks)
 	var re *Error

@@ -358,18 +358,15 @@ type options struct {
 	funcs      []function
 	exprOpts   []expr.Option
 	scriptLogs *scriptLogs // nil: the script log functions return ""
-	sinks      []Sink      // nil: a rule's sinks are not checked
+	sinks      []string    // nil: a rule's sinks are not checked
 }
 
-// Sink is a configured sink, as a rule's sinks = [...] may name it: by Name,
-// or by "kind:" and its Kind (the plugin).
-type Sink struct{ Name, Kind string }
-
-// WithSinks makes Load check that every name in a rule's sinks is one of
-// sinks, reporting a missing one at its place in the rule file. A "kind:"
-// entry with no sink of that kind is fine: packs route by kind.
-func WithSinks(sinks []Sink) Option {
-	return func(o *options) { o.sinks = append(o.sinks[:0:0], sinks...) }
+// WithSinks makes Load check that every name in a rule's sinks is one of the
+// configured sinks' names, reporting a missing one at its place in the rule
+// file. A "kind:" entry is not checked: packs route by kind, and a kind with
+// no sink is fine.
+func WithSinks(names []string) Option {
+	return func(o *options) { o.sinks = append([]string{}, names...) }
 }
 
 // WithFunction makes a Go function callable from every rule expression.
