@@ -97,7 +97,14 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 	}
 
 	infos := map[string]rules.InputInfo{}
+	inputsOK := true
 	for i, in := range cfg.Inputs {
+		if in.Type != "http" && in.Type != "file" {
+			// Only in a config with problems (herald check goes on past
+			// them), which has reported the type already.
+			inputsOK = false
+			continue
+		}
 		if in.Type == "http" {
 			h, err := a.newHTTPInput(in)
 			if err != nil {
@@ -122,7 +129,7 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 	// Rules are compiled against the inputs' fields: without every input
 	// they would report rules that name a broken one. A broken sink does not
 	// get in their way, so its problems and theirs come out together.
-	inputsOK := len(errs) == 0
+	inputsOK = inputsOK && len(errs) == 0
 	var sinkNames []string
 	for i, s := range cfg.Sinks {
 		sinkNames = append(sinkNames, s.Name)
