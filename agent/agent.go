@@ -20,6 +20,7 @@ import (
 	"github.com/heraldhq/herald/agent/lifecycle"
 	"github.com/heraldhq/herald/agent/scriptlog"
 	"github.com/heraldhq/herald/agent/silence"
+	"github.com/heraldhq/herald/internal/editdist"
 	"github.com/heraldhq/herald/parsers"
 	parsersall "github.com/heraldhq/herald/parsers/all"
 	"github.com/heraldhq/herald/plugins/host"
@@ -79,40 +80,36 @@ type Agent struct {
 // Load builds parsers, compiles rules and prepares sink plugins from cfg. It does
 // not start anything: every error here is a config problem, reported all at once.
 func Load(cfg *config.Config, opts Options) (*Agent, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Stdout == nil {
-		opts.Stdout = os.Stdout
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Executable == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("locate the herald executable for built-in sinks: %w", err)
-		}
-		opts.Executable = exe
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
 	}
 	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger, self: newSelfState(opts.Logger, opts.Now),
 		sil: newSilenceState(opts.Logger, opts.Now)}
 	var errs []error
-	for _, m := range cfg.Maintenance {
+	for i, m := range cfg.Maintenance {
 		w, err := m.Window()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("maintenance %q: %w", m.Name, err))
+			errs = append(errs, &config.Error{File: cfg.Path, Key: fmt.Sprintf("maintenance[%d]", i),
+				Msg: fmt.Sprintf("maintenance %q: %v", m.Name, err)})
 			continue
 		}
 		a.windows = append(a.windows, w)
 	}
 
 	infos := map[string]rules.InputInfo{}
-	for _, in := range cfg.Inputs {
+	inputsOK := true
+	for i, in := range cfg.Inputs {
+		if in.Type != "http" && in.Type != "file" {
+			// Only in a config with problems (herald check goes on past
+			// them), which has reported the type already.
+			inputsOK = false
+			continue
+		}
 		if in.Type == "http" {
 			h, err := a.newHTTPInput(in)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("input %q: %w", in.Name, err))
+				errs = append(errs, &config.Error{File: cfg.Path, Key: fmt.Sprintf("input[%d]", i),
+					Msg: fmt.Sprintf("input %q: %v", in.Name, err)})
 				continue
 			}
 			a.hooks = append(a.hooks, h)
@@ -121,38 +118,50 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 		}
 		p, err := parsersall.New(in.Parser, in.ParserOptions)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("input %q: parser %s: %w", in.Name, in.Parser, err))
+			errs = append(errs, &config.Error{File: cfg.Path, Key: fmt.Sprintf("input[%d].parser", i),
+				Msg: fmt.Sprintf("input %q: parser %s: %v", in.Name, in.Parser, err)})
 			continue
 		}
 		a.inputs = append(a.inputs, &input{cfg: in, parser: p})
 		infos[in.Name] = rules.InputInfo{Fields: p.Fields(), Verbatim: p.Verbatim(), Parser: in.Parser}
 	}
 
-	for _, s := range cfg.Sinks {
+	// Rules are compiled against the inputs' fields: without every input
+	// they would report rules that name a broken one. A broken sink does not
+	// get in their way, so its problems and theirs come out together.
+	inputsOK = inputsOK && len(errs) == 0
+	var sinkNames []string
+	for i, s := range cfg.Sinks {
+		sinkNames = append(sinkNames, s.Name)
 		spec, kind, err := a.pluginSpec(s)
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, &config.Error{File: cfg.Path, Key: fmt.Sprintf("sink[%d].plugin", i), Msg: err.Error()})
 			continue
 		}
 		raw, err := json.Marshal(s.Config)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("sink %q: config: %w", s.Name, err))
+			errs = append(errs, &config.Error{File: cfg.Path, Key: fmt.Sprintf("sink[%d].config", i),
+				Msg: fmt.Sprintf("sink %q: %v", s.Name, err)})
 			continue
 		}
 		a.sinks = append(a.sinks, &sinkSpec{cfg: s, kind: kind, spec: spec, raw: raw})
 	}
-	if len(errs) > 0 {
+	if !inputsOK {
 		return nil, errors.Join(errs...)
 	}
 
 	a.scriptLogs = newScriptLogFinder(cfg.Agent, opts.Now, a.log)
 	set, err := rules.Load(cfg.Rules.Files, cfg.Dir(), cfg.Rules.Packs, infos,
-		rules.WithScriptLogs(a.scriptLogs, a.log))
+		rules.WithScriptLogs(a.scriptLogs, a.log), rules.WithSinks(sinkNames))
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(append(errs, placeRuleLists(cfg, err)...)...)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if len(set.Rules()) == 0 {
-		return nil, errors.New("no rules: set [rules] files or packs (for example packs = [\"qliksense\"])")
+		return nil, &config.Error{File: cfg.Path, Key: "rules",
+			Msg: "no rules: set [rules] files or packs (for example packs = [\"qliksense\"])"}
 	}
 	a.rules = set
 
@@ -169,6 +178,45 @@ func Load(cfg *config.Config, opts Options) (*Agent, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// placeRuleLists returns the problems in err, an errors.Join from rules.Load,
+// with each one about an entry of [rules] files or packs made a problem at
+// that key of the config.
+func placeRuleLists(cfg *config.Config, err error) []error {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	out := make([]error, 0, len(errs))
+	for _, e := range errs {
+		if le := (*rules.ListError)(nil); errors.As(e, &le) {
+			e = &config.Error{File: cfg.Path, Key: "rules." + le.Key, Msg: le.Err.Error()}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// setDefaults fills in what the caller left out.
+func (opts *Options) setDefaults() error {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Executable == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("locate the herald executable for built-in sinks: %w", err)
+		}
+		opts.Executable = exe
+	}
+	return nil
 }
 
 // ruleInfos converts compiled rules to what the lifecycle needs.
@@ -189,8 +237,12 @@ func (a *Agent) pluginSpec(s config.Sink) (host.Spec, string, error) {
 		return spec, s.Plugin, nil
 	}
 	if !strings.ContainsAny(s.Plugin, `/\`) {
-		return spec, "", fmt.Errorf("sink %q: plugin %q is neither a built-in sink (%s) nor a path to an executable",
-			s.Name, s.Plugin, strings.Join(sinksall.Names(), ", "))
+		hint := ""
+		if meant := editdist.Closest(s.Plugin, sinksall.Names()); meant != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", meant)
+		}
+		return spec, "", fmt.Errorf("sink %q: plugin %q is neither a built-in sink (%s) nor a path to an executable%s",
+			s.Name, s.Plugin, strings.Join(sinksall.Names(), ", "), hint)
 	}
 	path := s.Plugin
 	if !filepath.IsAbs(path) {
@@ -224,18 +276,10 @@ type Summary struct {
 	Sinks  []string
 }
 
-// Check starts every sink plugin once so it validates its config, then stops it.
-// Errors name the sink.
+// Check starts every sink plugin once so it validates its config, then stops
+// it, and summarises what was loaded. Errors name the sink.
 func (a *Agent) Check(ctx context.Context) (Summary, error) {
-	var errs []error
-	for _, s := range a.sinks {
-		p, err := a.startSink(ctx, s)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		p.Close()
-	}
+	err := a.checkSinks(ctx)
 	var sum Summary
 	for _, in := range a.cfg.Inputs {
 		sum.Inputs = append(sum.Inputs, in.Name)
@@ -247,5 +291,54 @@ func (a *Agent) Check(ctx context.Context) (Summary, error) {
 		sum.Sinks = append(sum.Sinks, s.cfg.Name+" ("+s.kind+")")
 	}
 	sort.Strings(sum.Rules)
-	return sum, errors.Join(errs...)
+	return sum, err
+}
+
+// Warnings returns the problems found at load that do not stop the agent (a
+// rule's severity outside the documented ones), each a *rules.Error, for
+// the caller to report.
+func (a *Agent) Warnings() []error {
+	var out []error
+	for _, w := range a.rules.Warnings() {
+		out = append(out, w)
+	}
+	return out
+}
+
+// CheckSinks is the sink half of Check for a config that does not Load (herald
+// check reports every problem in one run): it starts the plugin of each sink
+// of cfg once, so that it validates its config, and stops it. A sink whose
+// plugin cannot be found is skipped: that is Load's problem to report.
+func CheckSinks(ctx context.Context, cfg *config.Config, opts Options) error {
+	if err := opts.setDefaults(); err != nil {
+		return err
+	}
+	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger}
+	for _, s := range cfg.Sinks {
+		spec, kind, err := a.pluginSpec(s)
+		if err != nil {
+			continue
+		}
+		raw, err := json.Marshal(s.Config)
+		if err != nil {
+			continue
+		}
+		a.sinks = append(a.sinks, &sinkSpec{cfg: s, kind: kind, spec: spec, raw: raw})
+	}
+	return a.checkSinks(ctx)
+}
+
+// checkSinks starts every sink plugin once so it validates its config, then
+// stops it.
+func (a *Agent) checkSinks(ctx context.Context) error {
+	var errs []error
+	for _, s := range a.sinks {
+		p, err := a.startSink(ctx, s)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		p.Close()
+	}
+	return errors.Join(errs...)
 }

@@ -113,7 +113,7 @@ func compileRule(r *Rule, input string, info InputInfo, opts []expr.Option) (*co
 	prog := func(key, src string, want expr.Option) *vm.Program {
 		p, err := compileExpr(src, append(base[:len(base):len(base)], want))
 		if err != nil {
-			errs = append(errs, &Error{File: r.File, Line: r.lineOf(key), Rule: r.ID, Key: key, Input: input, Err: explain(err, env)})
+			errs = append(errs, exprError(r, key, src, input, explain(err, env)))
 		}
 		return p
 	}
@@ -176,6 +176,24 @@ func compileExpr(src string, opts []expr.Option) (*vm.Program, error) {
 		return nil, e.Bind(file.NewSource(src))
 	}
 	return p, nil
+}
+
+// exprError places a compile error of the expression src, the value of key,
+// at its line and column in the rule file. Expr counts from the start of the
+// expression; once the position is the file's, its own (line:col) and source
+// snippet would only mislead, so the message is left bare.
+func exprError(r *Rule, key, src, input string, err error) *Error {
+	e := &Error{File: r.File, Line: r.lineOf(key), Rule: r.ID, Key: key, Input: input, Err: err}
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return e
+	}
+	if line, col := r.keyPos(key, src, fe.From); col > 0 {
+		bare := *fe
+		bare.Snippet = ""
+		e.Line, e.Column, e.Err = line, col, &bare
+	}
+	return e
 }
 
 // explain adds a hint to an unknown-name error: the declared field it most

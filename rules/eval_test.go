@@ -212,7 +212,7 @@ message = 'appOwner(app, 20)'
 		t.Errorf("err = %v", err)
 	}
 	// Without the function the rule does not load.
-	if _, err := loadText(t, rule, inputs); err == nil || !strings.Contains(err.Error(), "unknown name appOwner (1:1)") {
+	if _, err := loadText(t, rule, inputs); err == nil || !strings.Contains(err.Error(), `rules.toml:7:12: rule "r": message (input "app"): unknown name appOwner`) {
 		t.Errorf("err = %v", err)
 	}
 	// A built-in function's name is taken.

@@ -123,12 +123,41 @@ func Load(globs []string, baseDir string, packs []string, inputs map[string]Inpu
 		errs = append(errs, err2)
 		return nil, errors.Join(errs...)
 	}
+	if o.sinks != nil {
+		errs = append(errs, checkSinks(rules, o.sinks)...)
+	}
 	set, err := compileSet(rules, inputs, append(fnOpts, o.exprOpts...))
 	errs = append(errs, err...)
-	if len(errs) > 0 {
+	var warnings []*Error
+	failed := false
+	for _, err := range errs {
+		if e, ok := err.(*Error); ok && e.Warning {
+			warnings = append(warnings, e)
+		} else {
+			failed = true
+		}
+	}
+	if failed {
 		return nil, errors.Join(errs...)
 	}
+	set.warnings = warnings
 	return set, nil
+}
+
+// checkSinks checks that the sinks a rule names by name exist.
+func checkSinks(rules []*Rule, names []string) []error {
+	var errs []error
+	for _, r := range rules {
+		for _, want := range r.Sinks {
+			if strings.HasPrefix(want, "kind:") || slices.Contains(names, want) || strings.TrimSpace(want) == "" {
+				continue
+			}
+			line, col := r.elemPos("sinks", want)
+			errs = append(errs, &Error{File: r.File, Line: line, Column: col, Rule: r.ID, Key: "sinks",
+				Err: fmt.Errorf("no [[sink]] is named %q%s (sinks: %s)", want, suggest(want, names), strings.Join(names, ", "))})
+		}
+	}
+	return errs
 }
 
 // readSources reads the files the globs match, each once, in glob order, then the packs.
@@ -138,18 +167,18 @@ func readSources(globs []string, baseDir string, packs []string) ([]source, []er
 		errs []error
 		seen = map[string]bool{}
 	)
-	for _, g := range globs {
+	for i, g := range globs {
 		pattern := g
 		if !filepath.IsAbs(pattern) {
 			pattern = filepath.Join(baseDir, pattern)
 		}
 		matches, err := filepath.Glob(pattern)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("rule files %q: %w", g, err))
+			errs = append(errs, &ListError{Key: fmt.Sprintf("files[%d]", i), Err: fmt.Errorf("rule files %q: %w", g, err)})
 			continue
 		}
 		if len(matches) == 0 {
-			errs = append(errs, fmt.Errorf("rule files %q: no file matches %s", g, pattern))
+			errs = append(errs, &ListError{Key: fmt.Sprintf("files[%d]", i), Err: fmt.Errorf("rule files %q: no file matches %s", g, pattern)})
 			continue
 		}
 		for _, path := range matches {
@@ -165,14 +194,15 @@ func readSources(globs []string, baseDir string, packs []string) ([]source, []er
 			srcs = append(srcs, source{name: path, text: string(b)})
 		}
 	}
-	for _, p := range packs {
+	for i, p := range packs {
 		if seen["pack:"+p] {
 			continue
 		}
 		seen["pack:"+p] = true
 		b, ok := PackSource(p)
 		if !ok {
-			errs = append(errs, fmt.Errorf("rule pack %q does not exist (packs: %s)", p, strings.Join(Packs(), ", ")))
+			errs = append(errs, &ListError{Key: fmt.Sprintf("packs[%d]", i),
+				Err: fmt.Errorf("rule pack %q does not exist%s (packs: %s)", p, suggest(p, Packs()), strings.Join(Packs(), ", "))})
 			continue
 		}
 		srcs = append(srcs, source{name: "pack:" + p, text: string(b)})
@@ -253,7 +283,7 @@ func decodeSource(src source) ([]*Rule, []error) {
 		for k := range ruleKeys {
 			keyLines[k] = pos.key(i, k)
 		}
-		r, err := newRule(rs, src.name, pos.rule(i), keyLines)
+		r, err := newRule(rs, src.name, pos.rule(i), keyLines, pos.lines)
 		errs = append(errs, err...)
 		if r != nil {
 			rules = append(rules, r)
@@ -284,10 +314,10 @@ func keysOf(m map[string]bool) []string {
 
 // newRule validates a rule as written and applies defaults. Expressions are
 // checked later, when they are compiled.
-func newRule(rs ruleSpec, file string, line int, keyLines map[string]int) (*Rule, []error) {
+func newRule(rs ruleSpec, file string, line int, keyLines map[string]int, lines []string) (*Rule, []error) {
 	r := &Rule{
-		keyLines: keyLines,
-		ID:       rs.ID, Description: rs.Description, File: file, Line: line,
+		keyLines: keyLines, lines: lines,
+		ID: rs.ID, Description: rs.Description, File: file, Line: line,
 		Inputs: rs.Inputs, Parsers: rs.Parsers,
 		Severity: cmp.Or(rs.Severity, DefaultSeverity), Sinks: rs.Sinks, Resolves: rs.Resolves,
 		When: rs.When, Key: rs.Key, Dedup: rs.Dedup, Title: rs.Title, Message: rs.Message,
@@ -353,6 +383,19 @@ func newRule(rs ruleSpec, file string, line int, keyLines map[string]int) (*Rule
 		if strings.TrimSpace(k.val) == "" {
 			fail(k.key, "is required")
 		}
+	}
+	if rs.Severity != "" && !slices.Contains(Severities, rs.Severity) {
+		e := &Error{File: file, Line: cmp.Or(keyLines["severity"], line), Rule: rs.ID, Key: "severity"}
+		if l, c, ok := valuePosition(lines, keyLines["severity"], rs.Severity, 0); ok {
+			e.Line, e.Column = l, c
+		}
+		if hint := suggest(rs.Severity, Severities); hint != "" {
+			e.Err = fmt.Errorf("%q is not a severity%s", rs.Severity, hint)
+		} else {
+			e.Warning = true
+			e.Err = fmt.Errorf("%q is not one of the documented severities (%s): sinks and silences that look for those will not recognise it", rs.Severity, strings.Join(Severities, ", "))
+		}
+		errs = append(errs, e)
 	}
 	var rateLimit time.Duration
 	if rs.RateLimit != "" {
@@ -569,16 +612,8 @@ func definesKey(line, key string) bool {
 // suggest returns ` (did you mean "x"?)` for the candidate closest to name,
 // or "" when none is close.
 func suggest(name string, candidates []string) string {
-	// A third of the name may be wrong: enough for typos, not so much that
-	// any short name "means" another.
-	best, bestD := "", max(1, len(name)/3)+1
-	for _, c := range candidates {
-		d := editdist.Distance(strings.ToLower(name), strings.ToLower(c))
-		if d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best == "" || best == name {
+	best := editdist.Closest(name, candidates)
+	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)

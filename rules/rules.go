@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -46,6 +47,13 @@ const (
 
 // DefaultSeverity is the severity of a rule that names none.
 const DefaultSeverity = "warning"
+
+// Severities are the documented severities, most urgent first. Sinks map
+// them (SIGNL4 and Alertmanager labels, Rocket.Chat colours, the status
+// page), and a user routes and silences on them. A rule may use another
+// word, which is a warning; a near miss of one of these is an error, since
+// `critcal` would quietly be treated as something less than critical.
+var Severities = []string{"critical", "warning", "info"}
 
 // Action is what a match of a rule does to alerts.
 type Action string
@@ -112,6 +120,42 @@ type Rule struct {
 	Fields                                           map[string]string
 
 	keyLines map[string]int // line of each key in File, for messages
+	lines    []string       // File's lines, to place a problem inside a value
+}
+
+// keyPos returns the line and column in File of the character at rune offset
+// off of the string value val of key (when, fields.X, ...), or the key's line
+// and 0 when the value cannot be found as written.
+func (r *Rule) keyPos(key, val string, off int) (line, col int) {
+	if top, _, _ := strings.Cut(key, "."); r.keyLines[top] > 0 && top == key {
+		if l, c, ok := valuePosition(r.lines, r.keyLines[top], val, off); ok {
+			return l, c
+		}
+	}
+	return r.lineOf(key), 0
+}
+
+// elemPos returns the line and column in File of the first character of the
+// array element elem of key (the p of "pagr" in sinks = ["pager", "pagr"]),
+// or the key's line and 0.
+func (r *Rule) elemPos(key, elem string) (line, col int) {
+	line = r.lineOf(key)
+	if r.keyLines[key] == 0 || line > len(r.lines) {
+		return line, 0
+	}
+	// The array may span lines: look from the key's line to the closing bracket.
+	for l := line; l <= len(r.lines); l++ {
+		text := r.lines[l-1]
+		for _, q := range []string{`"` + elem + `"`, `'` + elem + `'`} {
+			if i := strings.Index(text, q); i >= 0 {
+				return l, utf8.RuneCountInString(text[:i]) + 2 // the first character inside the quote
+			}
+		}
+		if strings.Contains(text, "]") {
+			break
+		}
+	}
+	return line, 0
 }
 
 // lineOf returns the line of a key of the rule (fields.X: the fields key),
@@ -160,11 +204,14 @@ type Match struct {
 type Error struct {
 	File   string // rule file, or "pack:<name>"
 	Line   int    // line in File, 0 when unknown
-	Column int    // column in File, 0 when unknown (TOML syntax errors only)
+	Column int    // column in File, in characters, 0 when unknown
 	Rule   string // rule id; "" for a problem of the file as a whole
 	Key    string // the rule key at fault: when, key, title, fields.TaskName, ...
 	Input  string // the input an expression was compiled for, when it matters
-	Err    error  // what is wrong; an *file.Error from expr carries line:column within the expression
+	Err    error  // what is wrong; an *file.Error from expr when an expression does not compile
+	// Warning marks a problem that does not stop the rules from loading
+	// (a severity outside Severities); it is reported by Set.Warnings.
+	Warning bool
 }
 
 func (e *Error) Error() string {
@@ -195,6 +242,17 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// ListError is a problem with an entry of the lists that name the rule files
+// and packs (a glob that matches nothing, a pack that does not exist), which
+// are written in the agent's config, not in a rule file.
+type ListError struct {
+	Key string // files[i] or packs[i]: the entry's index in the list given to Load
+	Err error
+}
+
+func (e *ListError) Error() string { return e.Err.Error() }
+func (e *ListError) Unwrap() error { return e.Err }
+
 func position(file string, line int) string {
 	if line > 0 {
 		return fmt.Sprintf("%s:%d", file, line)
@@ -205,9 +263,10 @@ func position(file string, line int) string {
 // Set is a loaded, compiled set of rules. It is immutable and safe for
 // concurrent use; evaluate with an Evaluator per goroutine.
 type Set struct {
-	rules   []*Rule
-	inputs  map[string]*inputRules
-	maxLits int // most literals of any input: sizes an Evaluator's buffer
+	warnings []*Error
+	rules    []*Rule
+	inputs   map[string]*inputRules
+	maxLits  int // most literals of any input: sizes an Evaluator's buffer
 }
 
 // inputRules is everything compiled for one input.
@@ -278,6 +337,10 @@ next:
 // Rules returns the rules in load order: files in glob order, then packs.
 func (s *Set) Rules() []*Rule { return s.rules }
 
+// Warnings returns the problems found at load that did not stop it, in the
+// order found.
+func (s *Set) Warnings() []*Error { return s.warnings }
+
 // Rule returns the rule with the given id.
 func (s *Set) Rule(id string) (*Rule, bool) {
 	for _, r := range s.rules {
@@ -295,6 +358,15 @@ type options struct {
 	funcs      []function
 	exprOpts   []expr.Option
 	scriptLogs *scriptLogs // nil: the script log functions return ""
+	sinks      []string    // nil: a rule's sinks are not checked
+}
+
+// WithSinks makes Load check that every name in a rule's sinks is one of the
+// configured sinks' names, reporting a missing one at its place in the rule
+// file. A "kind:" entry is not checked: packs route by kind, and a kind with
+// no sink is fine.
+func WithSinks(names []string) Option {
+	return func(o *options) { o.sinks = append([]string{}, names...) }
 }
 
 // WithFunction makes a Go function callable from every rule expression.

@@ -17,8 +17,8 @@ import (
 //
 // Messages never contain a value that came from an environment variable.
 type Error struct {
-	File string // the config file, as given to Load or Parse
-	Line int    // 1-based; 0 when the problem has no single place (a missing [[sink]])
+	File string // the config file, as given to Load or Parse; Config.Path for a problem found later (agent.Load)
+	Line int    // 1-based; 0 when the problem has no single place (a missing [[sink]]) or is not located yet (see Locate)
 	Col  int    // 1-based, in characters; 0 when unknown
 	Key  string // the key path, such as sink[1].plugin; empty for syntax errors
 	Msg  string

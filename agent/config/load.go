@@ -29,14 +29,57 @@ func Load(path string) (*Config, error) {
 // Parse is Load for a file already read: path names it in messages and anchors
 // relative paths; env looks up environment variables (os.LookupEnv in Load).
 func Parse(path string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	c, _, err := parse(path, data, env)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// LoadPartial is Load for herald check, which reports every problem in one
+// run: it does not stop at the config's own problems but returns the config
+// as far as it could be decoded (defaults applied, paths resolved) along with
+// them, so that what other packages check (plugins, parsers, rules) can still
+// be checked on it. flagged reports whether a key path (sink[1].plugin), a
+// key inside it or one around it already has a problem, so that a check of
+// the partial config does not pile a second complaint onto a broken value.
+//
+// The config is nil only when the file cannot be read or is not TOML at all.
+func LoadPartial(path string) (cfg *Config, flagged func(key string) bool, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading config: %w", err)
+	}
+	c, d, err := parse(path, data, os.LookupEnv)
+	if d == nil {
+		return nil, nil, err
+	}
+	if err != nil {
+		resolvePaths(c) // parse does it only for a config without problems
+	}
+	flagged = func(key string) bool {
+		for b := range d.bad {
+			if b == key || within(key, b) || within(b, key) {
+				return true
+			}
+		}
+		return false
+	}
+	return c, flagged, err
+}
+
+// parse decodes and validates data. With problems it returns them along with
+// the config as far as it was decoded and the decoder that found them; the
+// decoder is nil when data is not TOML.
+func parse(path string, data []byte, env func(string) (string, bool)) (*Config, *decoder, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, nil, fmt.Errorf("config %s: %w", path, err)
 	}
 
 	var tree map[string]any
 	if _, err := toml.Decode(string(data), &tree); err != nil {
-		return nil, syntaxError(path, data, err)
+		return nil, nil, syntaxError(path, data, err)
 	}
 
 	d := &decoder{
@@ -51,10 +94,10 @@ func Parse(path string, data []byte, env func(string) (string, bool)) (*Config, 
 	d.applyDefaults(c, os.Hostname)
 	d.validate(c)
 	if err := d.err(); err != nil {
-		return nil, err
+		return c, d, err
 	}
 	resolvePaths(c)
-	return c, nil
+	return c, d, nil
 }
 
 // syntaxError turns a toml.ParseError into an *Error. The library's message

@@ -96,74 +96,74 @@ func TestCheck(t *testing.T) {
 		{
 			name:   "signl4 url not http",
 			config: checkInput + strings.Replace(checkSignl4, "https://", "ftp://", 1) + checkRules,
-			lines:  []string{`herald: $DIR/herald.toml: sink "pager": url: must start with https:// or http://`},
+			lines:  []string{`herald: $DIR/herald.toml:15:1: sink "pager": url: must start with https:// or http://`},
 		},
 		{
 			name:   "signl4 url does not parse",
 			config: checkInput + strings.Replace(checkSignl4, "signl4.com/", "signl4.com:port/", 1) + checkRules,
-			lines:  []string{`herald: $DIR/herald.toml: sink "pager": url: not a valid URL: invalid port ":…" after host`},
+			lines:  []string{`herald: $DIR/herald.toml:15:1: sink "pager": url: not a valid URL: invalid port ":…" after host`},
 		},
 		{
 			name:   "signl4 url without secret",
 			config: checkInput + checkSignl4 + checkRules,
 			env:    map[string]string{"HERALD_CHECK_SECRET": ""}, // set, but empty
-			lines: []string{`herald: $DIR/herald.toml: sink "pager": url: has no secret in its path; ` +
+			lines: []string{`herald: $DIR/herald.toml:15:1: sink "pager": url: has no secret in its path; ` +
 				`copy it from SIGNL4: https://connect.signl4.com/webhook/<team or integration secret>`},
 		},
 		{
 			name:   "signl4 no url",
 			config: checkInput + "[[sink]]\nname = \"pager\"\nplugin = \"signl4\"\n[sink.config]\nservice = \"Qlik Sense\"\n" + checkRules,
-			lines:  []string{`herald: $DIR/herald.toml: sink "pager": url: required`},
+			lines:  []string{`herald: $DIR/herald.toml:13:1: sink "pager": url: required`},
 		},
 		{
 			name:   "signl4 unknown option",
 			config: checkInput + checkSignl4 + "serivce = \"Qlik Sense\"\n" + checkRules,
-			lines:  []string{`herald: $DIR/herald.toml: sink "pager": unknown config key "serivce"`},
+			lines:  []string{`herald: $DIR/herald.toml:16:1: sink "pager": unknown config key "serivce"`},
 		},
 		{
 			name:   "signl4 several problems",
 			config: checkInput + checkSignl4 + "alerting_scenario = \"everyone\"\nlocation = \"north\"\n" + checkRules,
 			lines: []string{
 				`herald: 2 problems:`,
-				`$DIR/herald.toml: sink "pager": alerting_scenario: must be one of single_ack, multi_ack, emergency, got "everyone"`,
-				`$DIR/herald.toml: sink "pager": location: must be "latitude,longitude" in degrees, such as "52.5200,13.4050"; got "north"`,
+				`$DIR/herald.toml:16:1: sink "pager": alerting_scenario: must be one of single_ack, multi_ack, emergency, got "everyone"`,
+				`$DIR/herald.toml:17:1: sink "pager": location: must be "latitude,longitude" in degrees, such as "52.5200,13.4050"; got "north"`,
 			},
 		},
 		{
 			name:   "webhook url without host",
 			config: checkInput + strings.Replace(checkWebhook, "hooks.example.com", "", 1) + checkRules,
-			lines:  []string{`herald: $DIR/herald.toml: sink "hook": url: has no host`},
+			lines:  []string{`herald: $DIR/herald.toml:15:1: sink "hook": url: has no host`},
 		},
 		{
 			name:   "webhook no url",
 			config: checkInput + "[[sink]]\nname = \"hook\"\nplugin = \"webhook\"\n[sink.config]\nmethod = \"PUT\"\n" + checkRules,
-			lines:  []string{`herald: $DIR/herald.toml: sink "hook": url: required`},
+			lines:  []string{`herald: $DIR/herald.toml:13:1: sink "hook": url: required`},
 		},
 		{
 			name:   "webhook unknown option",
 			config: checkInput + checkWebhook + "signing_secret = \"${HERALD_CHECK_SECRET}\"\n" + checkRules,
-			lines:  []string{`herald: $DIR/herald.toml: sink "hook": unknown config key "signing_secret"`},
+			lines:  []string{`herald: $DIR/herald.toml:16:1: sink "hook": unknown config key "signing_secret"`},
 		},
 		{
 			name: "rocketchat webhook url not http",
 			config: checkInput + "[[sink]]\nname = \"chat\"\nplugin = \"rocketchat\"\n[sink.config]\n" +
 				"url = \"chat.example.com/hooks/h1/${HERALD_CHECK_SECRET}\"\n" + checkRules,
-			lines: []string{`herald: $DIR/herald.toml: sink "chat": config key "url": must start with https:// (or http://)`},
+			lines: []string{`herald: $DIR/herald.toml:14:1: sink "chat": config key "url": must start with https:// (or http://)`},
 		},
 		{
 			name:   "rocketchat no token",
 			config: checkInput + strings.Replace(checkRocketchat, `token = "${HERALD_CHECK_SECRET}"`, "", 1) + checkRules,
-			lines:  []string{`herald: $DIR/herald.toml: sink "chat": config key "token": required with server (a personal access token)`},
+			lines:  []string{`herald: $DIR/herald.toml:14:1: sink "chat": config key "token": required with server (a personal access token)`},
 		},
 		{
 			name:   "rocketchat neither url nor server",
 			config: checkInput + "[[sink]]\nname = \"chat\"\nplugin = \"rocketchat\"\n[sink.config]\nalias = \"Herald\"\n" + checkRules,
-			lines:  []string{`herald: $DIR/herald.toml: sink "chat": config key "url" (incoming webhook) or "server" (REST API) is required`},
+			lines:  []string{`herald: $DIR/herald.toml:13:1: sink "chat": config key "url" (incoming webhook) or "server" (REST API) is required`},
 		},
 		{
 			name:   "rocketchat unknown option",
 			config: checkInput + checkRocketchat + "room = \"alerts\"\n" + checkRules,
-			lines:  []string{`herald: $DIR/herald.toml: sink "chat": unknown config key "room"`},
+			lines:  []string{`herald: $DIR/herald.toml:19:1: sink "chat": unknown config key "room"`},
 		},
 		{
 			name: "every sink wrong at once",
@@ -171,21 +171,21 @@ func TestCheck(t *testing.T) {
 				"[[sink]]\nname = \"console\"\nplugin = \"console\"\n" + checkRules,
 			lines: []string{
 				`herald: 3 problems:`,
-				`$DIR/herald.toml: sink "pager": unknown config key "bogus"`,
-				`$DIR/herald.toml: sink "hook": unknown config key "bogus"`,
-				`$DIR/herald.toml: sink "chat": unknown config key "bogus"`,
+				`$DIR/herald.toml:16:1: sink "pager": unknown config key "bogus"`,
+				`$DIR/herald.toml:23:1: sink "hook": unknown config key "bogus"`,
+				`$DIR/herald.toml:33:1: sink "chat": unknown config key "bogus"`,
 			},
 		},
 		{
 			name:   "unknown plugin",
 			config: checkInput + strings.Replace(checkSignl4, `"signl4"`, `"signl5"`, 1) + checkRules,
-			lines: []string{`herald: $DIR/herald.toml: sink "pager": plugin "signl5" is neither a built-in sink ` +
-				`(alertmanager, console, rocketchat, signl4, webhook) nor a path to an executable`},
+			lines: []string{`herald: $DIR/herald.toml:13:1: sink[0].plugin: sink "pager": plugin "signl5" is neither a built-in sink ` +
+				`(alertmanager, console, rocketchat, signl4, webhook) nor a path to an executable (did you mean "signl4"?)`},
 		},
 		{
 			name:   "plugin path missing",
 			config: checkInput + strings.Replace(checkSignl4, `"signl4"`, `"./plugins/herald-sink-pager"`, 1) + checkRules,
-			lines:  []string{`herald: $DIR/herald.toml: sink "pager": plugin executable: stat $DIR/plugins/herald-sink-pager: $NOTEXIST`},
+			lines:  []string{`herald: $DIR/herald.toml:13:1: sink[0].plugin: sink "pager": plugin executable: stat $DIR/plugins/herald-sink-pager: $NOTEXIST`},
 		},
 		{
 			name:   "secret variable not set",
@@ -207,7 +207,7 @@ func TestCheck(t *testing.T) {
 				`herald: 2 problems:`,
 				`$DIR/herald.toml:8:36: input[0].paths[1]: input "scheduler": ` +
 					`no file matches $DIR/Trace/*_System_Scheduler.txt; the deepest folder that exists is $DIR`,
-				`$DIR/herald.toml: sink "pager": unknown config key "bogus"`,
+				`$DIR/herald.toml:16:1: sink "pager": unknown config key "bogus"`,
 			},
 		},
 		{
@@ -228,8 +228,8 @@ severty = "critical"
 `},
 			lines: []string{
 				`herald: 2 problems:`,
+				`$DIR/rules/ops.toml:3:9: rule "reload-error": when (input "scheduler"): unknown name Levle`,
 				`$DIR/rules/ops.toml:7: rule "reload-error": unknown key "severty" (did you mean "severity"?)`,
-				`$DIR/rules/ops.toml:3: rule "reload-error": when (input "scheduler"): unknown name Levle (1:1)`,
 			},
 		},
 	}

@@ -23,6 +23,9 @@ import (
 type exitError struct {
 	code int
 	err  error
+	// reported says the command has already written what went wrong (herald
+	// check --format json): main only exits with code.
+	reported bool
 }
 
 func (e *exitError) Error() string { return e.err.Error() }
@@ -36,9 +39,11 @@ func main() {
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "herald:", err)
 		var ee *exitError
-		if errors.As(err, &ee) {
+		if !errors.As(err, &ee) || !ee.reported {
+			fmt.Fprintln(os.Stderr, "herald:", err)
+		}
+		if ee != nil {
 			os.Exit(ee.code)
 		}
 		os.Exit(1)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -45,7 +44,11 @@ func loadAgentWith(path string, logOut, stdout io.Writer, quiet bool) (*agent.Ag
 	v, c, _ := buildInfo()
 	a, err := agent.Load(cfg, agent.Options{Logger: log, Version: v, Commit: c, Stdout: stdout})
 	if err != nil {
-		return nil, nil, nil, usageError(listProblems(path, err))
+		return nil, nil, nil, usageError(placeProblems(path, cfg, err))
+	}
+	// A warning does not stop the agent; it is logged on every (re)load.
+	for _, p := range placeProblems(path, cfg, errors.Join(a.Warnings()...)) {
+		log.Warn("config problem", "problem", p.String())
 	}
 	return a, cfg, log, nil
 }
@@ -152,38 +155,4 @@ func shellQuote(s string) string {
 		return "'" + s + "'"
 	}
 	return strconv.Quote(s)
-}
-
-func newCheckCmd() *cobra.Command {
-	var cfgPath string
-	cmd := &cobra.Command{
-		Use:   "check",
-		Short: "Validate the config, the rules and each sink's config, then exit",
-		Long: `Check loads the config strictly, compiles every rule against the fields of its
-inputs, checks that every paths pattern of a file input matches a file it can read
-(naming the deepest folder that exists when one does not), and starts each sink
-plugin once so it validates its own config. It exits 0 when all is well and 2 with
-every problem listed (file, key, rule, line) when not.`,
-		Example: `  herald check --config herald.toml`,
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, cfg, _, err := loadAgentQuiet(cfgPath, os.Stderr, true)
-			if err != nil {
-				return err
-			}
-			pathErr := pathProblems(cfgPath, cfg)
-			sum, err := a.Check(cmd.Context())
-			if err := errors.Join(pathErr, err); err != nil {
-				return usageError(listProblems(cfgPath, err))
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "%s: OK\n", cfgPath)
-			fmt.Fprintf(out, "  inputs: %s\n", strings.Join(sum.Inputs, ", "))
-			fmt.Fprintf(out, "  sinks:  %s\n", strings.Join(sum.Sinks, ", "))
-			fmt.Fprintf(out, "  rules:  %d (%s)\n", len(sum.Rules), strings.Join(sum.Rules, ", "))
-			return nil
-		},
-	}
-	cmd.Flags().StringVarP(&cfgPath, "config", "c", "herald.toml", "config file")
-	return cmd
 }

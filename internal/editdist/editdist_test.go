@@ -28,3 +28,20 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestClosest(t *testing.T) {
+	names := []string{"alertmanager", "console", "rocketchat", "signl4", "webhook"}
+	tests := []struct{ name, want string }{
+		{"consle", "console"},
+		{"Console", "console"}, // case does not count
+		{"signal4", "signl4"},
+		{"console", ""}, // a candidate means itself
+		{"pagerduty", ""},
+		{"wh", ""}, // too short to mean anything
+	}
+	for _, tt := range tests {
+		if got := Closest(tt.name, names); got != tt.want {
+			t.Errorf("Closest(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
