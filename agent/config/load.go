@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 
@@ -13,22 +14,67 @@ import (
 )
 
 // Load reads the config file at path and returns it decoded, with ${VAR}
-// expanded from the environment, defaults applied, relative paths resolved
-// against the file's directory, and validated.
+// expanded from the process environment and ${file:PATH} from files, defaults
+// applied, relative paths resolved against the file's directory, and
+// validated. LoadWith takes the other places secrets come from.
 //
 // On any problem with the file's content it returns nil and an errors.Join of
 // one *Error per problem, each naming the file, line, column and key.
 func Load(path string) (*Config, error) {
+	return LoadWith(path, Options{})
+}
+
+// Options say where ${NAME} references find their values and what to do
+// with a secret that cannot be found.
+type Options struct {
+	// Sources are searched in order for ${NAME}: the first that sets the
+	// variable gives its value. Empty means the process environment alone.
+	Sources []Source
+	// Partial leaves a reference to a missing secret (an unset variable, an
+	// unreadable ${file:}) unresolved instead of failing: the value it was
+	// part of is recorded in Config.Unresolved, and Config.Require reports it
+	// to a command that needs it. For commands that only read state.
+	Partial bool
+}
+
+// Source is one place ${NAME} is looked up: the process environment, an env
+// file, a service's registered environment.
+type Source struct {
+	// Name says where, for the message about a variable set nowhere.
+	Name   string
+	Lookup func(name string) (string, bool)
+}
+
+// EnvironmentSource is the process environment.
+func EnvironmentSource() Source {
+	return Source{Name: "the environment", Lookup: os.LookupEnv}
+}
+
+// LoadWith is Load with opts.
+func LoadWith(path string, opts Options) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	return Parse(path, data, os.LookupEnv)
+	return ParseWith(path, data, opts)
 }
 
 // Parse is Load for a file already read: path names it in messages and anchors
 // relative paths; env looks up environment variables (os.LookupEnv in Load).
 func Parse(path string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	return ParseWith(path, data, Options{Sources: []Source{{Name: "the environment", Lookup: env}}})
+}
+
+// ParseWith is LoadWith for a file already read.
+func ParseWith(path string, data []byte, opts Options) (*Config, error) {
+	sources := opts.Sources
+	if len(sources) == 0 {
+		sources = []Source{EnvironmentSource()}
+	}
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.Name
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
@@ -41,9 +87,14 @@ func Parse(path string, data []byte, env func(string) (string, bool)) (*Config, 
 
 	d := &decoder{
 		problems: &problems{file: path, pos: scanPositions(data), bad: map[string]bool{}},
-		env:      env,
-		present:  map[string]bool{},
-		secret:   map[string]bool{},
+		refs: refs{
+			env:      firstOf(sources),
+			readFile: os.ReadFile,
+			searched: strings.Join(names, ", "),
+		},
+		partial: opts.Partial,
+		present: map[string]bool{},
+		secret:  map[string]bool{},
 	}
 	c := &Config{}
 	d.decode(nil, tree, reflect.ValueOf(c).Elem())
@@ -54,7 +105,20 @@ func Parse(path string, data []byte, env func(string) (string, bool)) (*Config, 
 		return nil, err
 	}
 	resolvePaths(c)
+	c.Unresolved = d.unresolved
 	return c, nil
+}
+
+// firstOf looks a variable up in each source in turn.
+func firstOf(sources []Source) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		for _, s := range sources {
+			if v, ok := s.Lookup(name); ok {
+				return v, true
+			}
+		}
+		return "", false
+	}
 }
 
 // syntaxError turns a toml.ParseError into an *Error. The library's message
