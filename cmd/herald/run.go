@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +30,7 @@ func loadAgentQuiet(path string, logOut io.Writer, quiet bool) (*agent.Agent, *c
 // loadAgentWith is loadAgentQuiet with the writer that receives what plugins
 // print (the console sink): a Windows service has no standard output.
 func loadAgentWith(path string, logOut, stdout io.Writer, quiet bool) (*agent.Agent, *config.Config, *slog.Logger, error) {
-	cfg, err := config.Load(path)
+	cfg, _, err := loadConfig(path, allSecrets, logOut)
 	if err != nil {
 		if ce := (*config.Error)(nil); errors.As(err, &ce) {
 			err = listProblems(path, err)
@@ -47,6 +48,23 @@ func loadAgentWith(path string, logOut, stdout io.Writer, quiet bool) (*agent.Ag
 		return nil, nil, nil, usageError(listProblems(path, err))
 	}
 	return a, cfg, log, nil
+}
+
+// checkConfig is herald check without the report: it loads the config and
+// the agent, checks the input paths and has each sink validate its config.
+// Every problem found is returned (a usage error). herald service install
+// runs it too, so that it never installs a config check rejects.
+func checkConfig(ctx context.Context, cfgPath string) (*config.Config, agent.Summary, error) {
+	a, cfg, _, err := loadAgentQuiet(cfgPath, os.Stderr, true)
+	if err != nil {
+		return nil, agent.Summary{}, err
+	}
+	pathErr := pathProblems(cfgPath, cfg)
+	sum, err := a.Check(ctx)
+	if err := errors.Join(pathErr, err); err != nil {
+		return nil, sum, usageError(listProblems(cfgPath, err))
+	}
+	return cfg, sum, nil
 }
 
 // newLogger builds the agent's structured logger.
@@ -125,14 +143,9 @@ every problem listed (file, key, rule, line) when not.`,
 		Example: `  herald check --config herald.toml`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, cfg, _, err := loadAgentQuiet(cfgPath, os.Stderr, true)
+			_, sum, err := checkConfig(cmd.Context(), cfgPath)
 			if err != nil {
 				return err
-			}
-			pathErr := pathProblems(cfgPath, cfg)
-			sum, err := a.Check(cmd.Context())
-			if err := errors.Join(pathErr, err); err != nil {
-				return usageError(listProblems(cfgPath, err))
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%s: OK\n", cfgPath)

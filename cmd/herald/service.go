@@ -18,7 +18,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/heraldhq/herald/agent"
-	"github.com/heraldhq/herald/agent/config"
 )
 
 const (
@@ -88,14 +87,19 @@ func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 		if err != nil {
 			return usageError(fmt.Errorf("config %s: %w", cfgPath, err))
 		}
-		// A service that cannot start is found out at boot; check now.
-		_, cfg, _, err := loadAgent(abs, io.Discard)
+		// A service that cannot start is found out at boot: refuse a
+		// config herald check rejects, with the same problems listed.
+		cfg, _, err := checkConfig(cmd.Context(), abs)
 		if err != nil {
 			return err
 		}
+		src, err := findSecretSources(abs)
+		if err != nil {
+			return usageError(err)
+		}
 		dataDir = cfg.Agent.DataDir
-		conf.Arguments = append([]string{"run", "--config", abs}, serviceRunArgs...)
-		conf.Option = serviceOptions(cfg)
+		conf.Arguments = serviceArguments(abs, src.envFile)
+		conf.Option = serviceOptions(cfg, conf.Arguments)
 	} else if cfgPath != "" {
 		return usageError(fmt.Errorf("--config is for install only; %s acts on the installed service", action))
 	}
@@ -161,6 +165,18 @@ func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 		fmt.Fprintf(out, "service %s: %s done\n", serviceName, action)
 	}
 	return nil
+}
+
+// serviceArguments is the installed service's herald run command line: the
+// config, and the env file in use when there is one, both absolute (a
+// service starts in another directory). The env file's location is written,
+// never the secrets in it.
+func serviceArguments(cfgPath, envFile string) []string {
+	args := []string{"run", "--config", cfgPath}
+	if envFile != "" {
+		args = append(args, "--env-file", envFile)
+	}
+	return append(args, serviceRunArgs...)
 }
 
 func executable() string {
@@ -244,7 +260,7 @@ func (p *agentProgram) start() error {
 		p.exit = os.Exit
 	}
 	// The config is read once first only to find data_dir, where the log goes.
-	cfg, err := config.Load(p.cfgPath)
+	cfg, _, err := loadConfig(p.cfgPath, stateOnly, nil)
 	if err != nil {
 		return err
 	}
@@ -384,9 +400,10 @@ func (r *rotatingFile) Close() error {
 }
 
 // systemdUnit renders Herald's systemd unit: exe run with args, restarted on
-// failure, with the file system read-only except for dataDir, and the
-// environment (for ${VAR} secrets in the config) from envFile if it exists.
-func systemdUnit(exe string, args []string, dataDir, envFile string) string {
+// failure, with the file system read-only except for dataDir. Secrets come
+// from the env file args name (--env-file), which herald reads itself: the
+// unit has no EnvironmentFile=, whose quoting rules differ from herald.env's.
+func systemdUnit(exe string, args []string, dataDir string) string {
 	cmdline := systemdWord(exe, true)
 	for _, a := range args {
 		cmdline += " " + systemdWord(a, true)
@@ -407,8 +424,8 @@ Restart=on-failure
 RestartSec=30s
 # Herald saves its state and stops within seconds of SIGTERM.
 TimeoutStopSec=30s
-# Secrets the config reads as ${VAR}: VAR=value lines, readable by root only.
-EnvironmentFile=-` + systemdWord(envFile, false) + `
+# Secrets the config reads as ${VAR} are in the --env-file (NAME=value lines,
+# chmod 600), which herald reads itself; the unit holds none.
 # Logs go to the journal: journalctl -u herald
 # To run as a dedicated user, set User= and give it read access to the logs
 # and ownership of the data directory.

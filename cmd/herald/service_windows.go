@@ -28,7 +28,7 @@ func checkServiceSystem() error { return nil }
 // boot. Delayed start and recovery are applied after it exists, by
 // configureService, so that a service manager refusing one of them does not
 // undo the whole install.
-func serviceOptions(*config.Config) service.KeyValue {
+func serviceOptions(*config.Config, []string) service.KeyValue {
 	return service.KeyValue{"StartType": "automatic"}
 }
 
