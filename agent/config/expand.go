@@ -102,15 +102,16 @@ func readSecretFile(path string, readFile func(string) ([]byte, error)) (string,
 	}
 	data, err := readFile(path)
 	if err != nil {
-		why := "cannot be read"
+		// The path read (a relative one made absolute) is named.
+		name, why := path, "cannot be read: "+err.Error()
 		var pe *fs.PathError
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			why = "does not exist"
-		case errors.As(err, &pe):
-			why += ": " + pe.Err.Error()
+		if errors.As(err, &pe) {
+			name, why = pe.Path, "cannot be read: "+pe.Err.Error()
 		}
-		return "", &refProblem{msg: fmt.Sprintf("secret file %s %s", path, why), unresolved: true}
+		if errors.Is(err, fs.ErrNotExist) {
+			why = "does not exist"
+		}
+		return "", &refProblem{msg: fmt.Sprintf("secret file %s %s", name, why), unresolved: true}
 	}
 	s := string(data)
 	if t, ok := strings.CutSuffix(s, "\n"); ok {

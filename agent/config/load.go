@@ -89,7 +89,14 @@ func ParseWith(path string, data []byte, opts Options) (*Config, error) {
 		problems: &problems{file: path, pos: scanPositions(data), bad: map[string]bool{}},
 		refs: refs{
 			env:      firstOf(sources),
-			readFile: os.ReadFile,
+			readFile: func(p string) ([]byte, error) {
+				// Like every relative path in the config, relative to its
+				// directory (a service starts in another).
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(filepath.Dir(abs), p)
+				}
+				return os.ReadFile(p)
+			},
 			searched: strings.Join(names, ", "),
 		},
 		partial: opts.Partial,

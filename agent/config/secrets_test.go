@@ -97,6 +97,16 @@ func TestFileReference(t *testing.T) {
 		t.Errorf("url = %q: want the file's content less its one trailing newline", got)
 	}
 
+	// A relative path is relative to the config's directory.
+	rel := strings.Replace(minimalSecrets, "${SIGNL4_TEAM_SECRET}", "${file:signl4}", 1)
+	c, err = ParseWith(filepath.Join(dir, "herald.toml"), []byte(rel), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sinkURL(t, c); got != "https://connect.signl4.com/webhook/team-secret" {
+		t.Errorf("relative ${file:}: url = %q", got)
+	}
+
 	// Only one newline is trimmed: the rest is the secret.
 	got, _, _ := expand("${file:"+twoLines+"}", refs{readFile: os.ReadFile})
 	if got != "a\n" {
