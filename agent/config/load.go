@@ -88,7 +88,7 @@ func ParseWith(path string, data []byte, opts Options) (*Config, error) {
 	d := &decoder{
 		problems: &problems{file: path, pos: scanPositions(data), bad: map[string]bool{}},
 		refs: refs{
-			env:      firstOf(sources),
+			env: firstOf(sources),
 			readFile: func(p string) ([]byte, error) {
 				// Like every relative path in the config, relative to its
 				// directory (a service starts in another).
