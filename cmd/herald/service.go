@@ -78,7 +78,7 @@ journalctl -u herald.`,
 func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 	out := cmd.OutOrStdout()
 	conf := &service.Config{Name: serviceName, DisplayName: serviceDisplayName, Description: serviceDescription}
-	var dataDir string
+	var dataDir, cfgDir string
 	if action == "install" {
 		if cfgPath == "" {
 			return usageError(errors.New("install needs --config: the config file the service runs with"))
@@ -97,7 +97,7 @@ func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 		if err != nil {
 			return usageError(err)
 		}
-		dataDir = cfg.Agent.DataDir
+		dataDir, cfgDir = cfg.Agent.DataDir, filepath.Dir(abs)
 		conf.Arguments = serviceArguments(abs, src.envFile)
 		conf.Option = serviceOptions(cfg, conf.Arguments)
 	} else if cfgPath != "" {
@@ -156,7 +156,7 @@ func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 	case "install":
 		// The service exists from here on: a setting that cannot be
 		// applied is a warning, not a failed install.
-		for _, w := range configureService() {
+		for _, w := range append(configureService(), protectFolders(dataDir, cfgDir)...) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "herald: warning: service %s: %s\n", serviceName, w)
 		}
 		fmt.Fprintf(out, "installed service %s: %s %s\nstart it with: herald service start\n",

@@ -47,6 +47,10 @@ func serviceOptions(cfg *config.Config, args []string) service.KeyValue {
 // of its settings.
 func configureService() []string { return nil }
 
+// protectFolders has nothing to do under systemd: data_dir is made 0750 and
+// root's, and herald check warns about an env file others can read.
+func protectFolders(_, _ string) []string { return nil }
+
 // serviceRunArgs are added to the unit's command line: none, systemd needs
 // no telling.
 var serviceRunArgs []string
