@@ -4,6 +4,7 @@
 package config
 
 import (
+	"errors"
 	"slices"
 	"time"
 )
@@ -13,6 +14,10 @@ type Config struct {
 	// Path is the file the config was loaded from; rule globs and relative paths
 	// are resolved against its directory.
 	Path string `toml:"-"`
+	// Unresolved are the values whose secret could not be found, when the
+	// config was loaded with Options.Partial: one *Error per value, naming
+	// its key and what was missing. See Require.
+	Unresolved []*Error `toml:"-"`
 
 	Agent  Agent   `toml:"agent"`
 	Inputs []Input `toml:"input"`
@@ -191,3 +196,16 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // MarshalText writes the duration as a Go duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// Require returns an error for each unresolved value (see Unresolved) at one
+// of keys or inside it ("server" covers server.alerts_token), or nil: a
+// command that only reads state asks for the secrets it is about to use.
+func (c *Config) Require(keys ...string) error {
+	var errs []error
+	for _, u := range c.Unresolved {
+		if slices.ContainsFunc(keys, func(k string) bool { return u.Key == k || within(u.Key, k) }) {
+			errs = append(errs, u)
+		}
+	}
+	return errors.Join(errs...)
+}

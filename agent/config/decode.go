@@ -28,7 +28,11 @@ import (
 // reported with its full path (input[0].paths[1]) and line.
 type decoder struct {
 	*problems
-	env func(string) (string, bool)
+	refs refs
+	// partial leaves references to missing secrets unresolved, recording
+	// them in unresolved (Options.Partial).
+	partial    bool
+	unresolved []*Error
 	// present holds every path written in the file, so that validation can
 	// tell batch_size = 0 from no batch_size at all.
 	present map[string]bool
@@ -210,6 +214,9 @@ func (d *decoder) text(p keyPath, data any, u encoding.TextUnmarshaler) {
 		return
 	}
 	s = d.expand(p, s)
+	if d.bad[p.String()] {
+		return
+	}
 	if err := u.UnmarshalText([]byte(s)); err != nil {
 		// The parse error quotes the input, which may have come from the
 		// environment: describe the problem without it.
@@ -217,14 +224,23 @@ func (d *decoder) text(p keyPath, data any, u encoding.TextUnmarshaler) {
 	}
 }
 
-// expand expands ${VAR} in the string at p, recording each problem.
+// expand expands ${VAR} and ${file:PATH} in the string at p, recording each
+// problem. A value that holds a reference is a secret, resolved or not.
 func (d *decoder) expand(p keyPath, s string) string {
-	out, substituted, problems := expand(s, d.env)
-	if substituted {
+	out, substituted, problems := expand(s, d.refs)
+	if substituted || len(problems) > 0 {
 		d.secret[p.String()] = true
 	}
-	for _, msg := range problems {
-		d.add(p, "%s", msg)
+	for _, pr := range problems {
+		if d.partial && pr.unresolved {
+			// Not a problem of the file: the command may never use this
+			// value. Derived complaints (an empty URL) are held back too.
+			pos := d.pos.lookup(p)
+			d.unresolved = append(d.unresolved, &Error{File: d.file, Line: pos.line, Col: pos.col, Key: p.String(), Msg: pr.msg})
+			d.bad[p.String()] = true
+			continue
+		}
+		d.add(p, "%s", pr.msg)
 	}
 	return out
 }

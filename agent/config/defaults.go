@@ -32,7 +32,7 @@ const (
 
 // applyDefaults fills in every key the file left out.
 func (d *decoder) applyDefaults(c *Config, hostname func() (string, error)) {
-	dataDir, scriptLogDir := platformDefaults(d.env)
+	dataDir, scriptLogDir := platformDefaults(d.refs.env)
 	a := &c.Agent
 	if a.DataDir == "" {
 		a.DataDir = dataDir

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"slices"
 	"testing"
 )
@@ -35,15 +36,19 @@ func TestExpand(t *testing.T) {
 		{in: "ab${TEAM", want: "ab${TEAM",
 			problems: []string{"unterminated ${ at character 3 of the value (write $${ for a literal ${)"}},
 		{in: "é${1X}", want: "é${1X}",
-			problems: []string{"invalid variable reference at character 2 of the value: a name matches [A-Za-z_][A-Za-z0-9_]* (write $${ for a literal ${)"}},
+			problems: []string{"invalid variable reference at character 2 of the value: a name matches [A-Za-z_][A-Za-z0-9_]*, or file:PATH for a file's content (write $${ for a literal ${)"}},
 		{in: "${}", want: "${}",
-			problems: []string{"invalid variable reference at character 1 of the value: a name matches [A-Za-z_][A-Za-z0-9_]* (write $${ for a literal ${)"}},
+			problems: []string{"invalid variable reference at character 1 of the value: a name matches [A-Za-z_][A-Za-z0-9_]*, or file:PATH for a file's content (write $${ for a literal ${)"}},
 		{in: "${A B}", want: "${A B}",
-			problems: []string{"invalid variable reference at character 1 of the value: a name matches [A-Za-z_][A-Za-z0-9_]* (write $${ for a literal ${)"}},
+			problems: []string{"invalid variable reference at character 1 of the value: a name matches [A-Za-z_][A-Za-z0-9_]*, or file:PATH for a file's content (write $${ for a literal ${)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, substituted, problems := expand(tt.in, env)
+			got, substituted, found := expand(tt.in, refs{env: env, readFile: os.ReadFile})
+			var problems []string
+			for _, p := range found {
+				problems = append(problems, p.msg)
+			}
 			if got != tt.want || substituted != tt.substituted || !slices.Equal(problems, tt.problems) {
 				t.Errorf("expand(%q) = %q, %v, %q; want %q, %v, %q",
 					tt.in, got, substituted, problems, tt.want, tt.substituted, tt.problems)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 
@@ -13,23 +14,60 @@ import (
 )
 
 // Load reads the config file at path and returns it decoded, with ${VAR}
-// expanded from the environment, defaults applied, relative paths resolved
-// against the file's directory, and validated.
+// expanded from the process environment and ${file:PATH} from files, defaults
+// applied, relative paths resolved against the file's directory, and
+// validated. LoadWith takes the other places secrets come from.
 //
 // On any problem with the file's content it returns nil and an errors.Join of
 // one *Error per problem, each naming the file, line, column and key.
 func Load(path string) (*Config, error) {
+	return LoadWith(path, Options{})
+}
+
+// Options say where ${NAME} references find their values and what to do
+// with a secret that cannot be found.
+type Options struct {
+	// Sources are searched in order for ${NAME}: the first that sets the
+	// variable gives its value. Empty means the process environment alone.
+	Sources []Source
+	// Partial leaves a reference to a missing secret (an unset variable, an
+	// unreadable ${file:}) unresolved instead of failing: the value it was
+	// part of is recorded in Config.Unresolved, and Config.Require reports it
+	// to a command that needs it. For commands that only read state.
+	Partial bool
+}
+
+// Source is one place ${NAME} is looked up: the process environment, an env
+// file, a service's registered environment.
+type Source struct {
+	// Name says where, for the message about a variable set nowhere.
+	Name   string
+	Lookup func(name string) (string, bool)
+}
+
+// EnvironmentSource is the process environment.
+func EnvironmentSource() Source {
+	return Source{Name: "the environment", Lookup: os.LookupEnv}
+}
+
+// LoadWith is Load with opts.
+func LoadWith(path string, opts Options) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	return Parse(path, data, os.LookupEnv)
+	return ParseWith(path, data, opts)
 }
 
 // Parse is Load for a file already read: path names it in messages and anchors
 // relative paths; env looks up environment variables (os.LookupEnv in Load).
 func Parse(path string, data []byte, env func(string) (string, bool)) (*Config, error) {
-	c, _, err := parse(path, data, env)
+	return ParseWith(path, data, Options{Sources: []Source{{Name: "the environment", Lookup: env}}})
+}
+
+// ParseWith is LoadWith for a file already read.
+func ParseWith(path string, data []byte, opts Options) (*Config, error) {
+	c, _, err := parse(path, data, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -45,12 +83,12 @@ func Parse(path string, data []byte, env func(string) (string, bool)) (*Config, 
 // the partial config does not pile a second complaint onto a broken value.
 //
 // The config is nil only when the file cannot be read or is not TOML at all.
-func LoadPartial(path string) (cfg *Config, flagged func(key string) bool, err error) {
+func LoadPartial(path string, opts Options) (cfg *Config, flagged func(key string) bool, err error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading config: %w", err)
 	}
-	c, d, err := parse(path, data, os.LookupEnv)
+	c, d, err := parse(path, data, opts)
 	if d == nil {
 		return nil, nil, err
 	}
@@ -71,7 +109,15 @@ func LoadPartial(path string) (cfg *Config, flagged func(key string) bool, err e
 // parse decodes and validates data. With problems it returns them along with
 // the config as far as it was decoded and the decoder that found them; the
 // decoder is nil when data is not TOML.
-func parse(path string, data []byte, env func(string) (string, bool)) (*Config, *decoder, error) {
+func parse(path string, data []byte, opts Options) (*Config, *decoder, error) {
+	sources := opts.Sources
+	if len(sources) == 0 {
+		sources = []Source{EnvironmentSource()}
+	}
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.Name
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("config %s: %w", path, err)
@@ -84,9 +130,21 @@ func parse(path string, data []byte, env func(string) (string, bool)) (*Config, 
 
 	d := &decoder{
 		problems: &problems{file: path, pos: scanPositions(data), bad: map[string]bool{}},
-		env:      env,
-		present:  map[string]bool{},
-		secret:   map[string]bool{},
+		refs: refs{
+			env: firstOf(sources),
+			readFile: func(p string) ([]byte, error) {
+				// Like every relative path in the config, relative to its
+				// directory (a service starts in another).
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(filepath.Dir(abs), p)
+				}
+				return os.ReadFile(p)
+			},
+			searched: strings.Join(names, ", "),
+		},
+		partial: opts.Partial,
+		present: map[string]bool{},
+		secret:  map[string]bool{},
 	}
 	c := &Config{}
 	d.decode(nil, tree, reflect.ValueOf(c).Elem())
@@ -97,7 +155,20 @@ func parse(path string, data []byte, env func(string) (string, bool)) (*Config, 
 		return c, d, err
 	}
 	resolvePaths(c)
+	c.Unresolved = d.unresolved
 	return c, d, nil
+}
+
+// firstOf looks a variable up in each source in turn.
+func firstOf(sources []Source) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		for _, s := range sources {
+			if v, ok := s.Lookup(name); ok {
+				return v, true
+			}
+		}
+		return "", false
+	}
 }
 
 // syntaxError turns a toml.ParseError into an *Error. The library's message

@@ -34,7 +34,7 @@ files = ["rules/*.toml"]
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, flagged, err := LoadPartial(path)
+	cfg, flagged, err := LoadPartial(path, Options{})
 	if cfg == nil || err == nil {
 		t.Fatalf("LoadPartial = %v, %v; want a config and its problems", cfg, err)
 	}
@@ -64,7 +64,7 @@ files = ["rules/*.toml"]
 	if err := os.WriteFile(path, []byte("[agent\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if cfg, _, err := LoadPartial(path); cfg != nil || err == nil {
+	if cfg, _, err := LoadPartial(path, Options{}); cfg != nil || err == nil {
 		t.Errorf("not TOML: LoadPartial = %v, %v; want nil and the syntax error", cfg, err)
 	}
 }

@@ -66,7 +66,7 @@ stopped it reads the state file in [agent] data_dir.`,
 }
 
 func listAlerts(ctx context.Context, out, errOut io.Writer, f *alertsFlags) error {
-	cfg, err := config.Load(f.config)
+	cfg, _, err := loadConfig(f.config, stateOnly, nil)
 	if err != nil {
 		return usageError(err)
 	}
@@ -165,6 +165,10 @@ func openStateOrAgent(path string, cfg *config.Config, addr, command string) (*s
 	if addr == "" {
 		return nil, nil, fmt.Errorf("the agent is running (state file %s is locked) and [server] listen is not set, "+
 			"so it cannot be asked: set listen, or stop the agent and run %s again", path, command)
+	}
+	// Only now are [server]'s secrets (the alerts token) needed.
+	if err := cfg.Require("server"); err != nil {
+		return nil, nil, usageError(fmt.Errorf("the agent is running (state file %s is locked) and asking it needs [server]'s secrets: %w", path, err))
 	}
 	url, err := alertsURL(addr)
 	if err != nil {

@@ -47,7 +47,7 @@ not apply.`,
 			if format != "text" && format != "json" {
 				return usageError(fmt.Errorf("--format %q: use text or json", format))
 			}
-			ps, sum := checkConfig(cmd.Context(), cfgPath)
+			_, ps, sum := checkConfig(cmd.Context(), cfgPath)
 			errs, warnings := ps.count()
 			code := 0
 			switch {
@@ -93,10 +93,22 @@ not apply.`,
 // what could be decoded, so that plugins, parsers, rules and paths are checked
 // too, leaving out what sits at a key the config already rejected. sum is
 // what was loaded, when it all loaded.
-func checkConfig(ctx context.Context, cfgPath string) (problems, agent.Summary) {
-	cfg, flagged, cfgErr := config.LoadPartial(cfgPath)
+//
+// The config's secrets come from the same sources as for every command;
+// warnings about those sources (an env file others can read) go to standard
+// error. herald service install runs it too, so that it never installs a
+// config check rejects.
+func checkConfig(ctx context.Context, cfgPath string) (*config.Config, problems, agent.Summary) {
+	src, err := findSecretSources(cfgPath)
+	if err != nil {
+		return nil, placeProblems(cfgPath, nil, err), agent.Summary{}
+	}
+	for _, w := range src.warnings {
+		fmt.Fprintln(os.Stderr, "herald: warning:", w)
+	}
+	cfg, flagged, cfgErr := config.LoadPartial(cfgPath, config.Options{Sources: src.sources})
 	if cfg == nil { // unreadable, or not TOML: nothing more can be checked
-		return placeProblems(cfgPath, nil, cfgErr), agent.Summary{}
+		return nil, placeProblems(cfgPath, nil, cfgErr), agent.Summary{}
 	}
 	level := "warn" // the verdict, not the plugins' start-up chatter
 	if strings.EqualFold(cfg.Agent.LogLevel, "debug") || strings.EqualFold(cfg.Agent.LogLevel, "error") {
@@ -127,8 +139,8 @@ func checkConfig(ctx context.Context, cfgPath string) (problems, agent.Summary) 
 		}
 		sinkErr = agent.CheckSinks(ctx, &sinks, opts)
 	}
-	err := errors.Join(cfgErr, withoutFlagged(errors.Join(loadErr, pathErr), flagged), sinkErr, warnings)
-	return placeProblems(cfgPath, cfg, err), sum
+	err = errors.Join(cfgErr, withoutFlagged(errors.Join(loadErr, pathErr), flagged), sinkErr, warnings)
+	return cfg, placeProblems(cfgPath, cfg, err), sum
 }
 
 // checkReport is the JSON document of herald check --format json.

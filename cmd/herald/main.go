@@ -67,6 +67,8 @@ next successful run of the same task resolves it.`,
 	root.AddCommand(newRulesCmd())
 	root.AddCommand(newAlertsCmd())
 	root.AddCommand(newSilenceCmd())
+	root.PersistentFlags().StringVar(&envFileFlag, "env-file", "",
+		"file of NAME=value secrets for the config's ${NAME} (default: herald.env beside the config, when it exists)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	return root
 }

@@ -135,7 +135,7 @@ type outboxState struct {
 // openOutbox loads the config and opens its state file. It returns a nil
 // state and a nil error when there is no state file yet.
 func openOutbox(f *outboxFlags) (st *outboxState, path string, err error) {
-	cfg, err := config.Load(f.config)
+	cfg, _, err := loadConfig(f.config, stateOnly, nil)
 	if err != nil {
 		return nil, "", usageError(err)
 	}

@@ -176,7 +176,11 @@ func rulesTestSpec(cmd *cobra.Command, f *rulesTestFlags) (replay.Spec, error) {
 				return replay.Spec{}, usageError(fmt.Errorf("--%s cannot be used with --config: the config says which %s to use", name, strings.TrimPrefix(name, "parser-")))
 			}
 		}
-		cfg, err := config.Load(f.config)
+		cfg, _, err := loadConfig(f.config, stateOnly, nil)
+		if err == nil {
+			// The replay reads the inputs and rules, never a sink.
+			err = cfg.Require("agent", "input", "rules")
+		}
 		if err != nil {
 			if ce := (*config.Error)(nil); errors.As(err, &ce) {
 				err = listProblems(f.config, err)

@@ -29,7 +29,7 @@ func loadAgentQuiet(path string, logOut io.Writer, quiet bool) (*agent.Agent, *c
 // loadAgentWith is loadAgentQuiet with the writer that receives what plugins
 // print (the console sink): a Windows service has no standard output.
 func loadAgentWith(path string, logOut, stdout io.Writer, quiet bool) (*agent.Agent, *config.Config, *slog.Logger, error) {
-	cfg, err := config.Load(path)
+	cfg, _, err := loadConfig(path, allSecrets, logOut)
 	if err != nil {
 		if ce := (*config.Error)(nil); errors.As(err, &ce) {
 			err = listProblems(path, err)

@@ -18,7 +18,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/heraldhq/herald/agent"
-	"github.com/heraldhq/herald/agent/config"
 )
 
 const (
@@ -79,7 +78,7 @@ journalctl -u herald.`,
 func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 	out := cmd.OutOrStdout()
 	conf := &service.Config{Name: serviceName, DisplayName: serviceDisplayName, Description: serviceDescription}
-	var dataDir string
+	var dataDir, cfgDir string
 	if action == "install" {
 		if cfgPath == "" {
 			return usageError(errors.New("install needs --config: the config file the service runs with"))
@@ -88,14 +87,19 @@ func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 		if err != nil {
 			return usageError(fmt.Errorf("config %s: %w", cfgPath, err))
 		}
-		// A service that cannot start is found out at boot; check now.
-		_, cfg, _, err := loadAgent(abs, io.Discard)
-		if err != nil {
-			return err
+		// A service that cannot start is found out at boot: refuse a
+		// config herald check rejects, with the same problems listed.
+		cfg, ps, _ := checkConfig(cmd.Context(), abs)
+		if errs, _ := ps.count(); errs > 0 {
+			return usageError(ps)
 		}
-		dataDir = cfg.Agent.DataDir
-		conf.Arguments = append([]string{"run", "--config", abs}, serviceRunArgs...)
-		conf.Option = serviceOptions(cfg)
+		src, err := findSecretSources(abs)
+		if err != nil {
+			return usageError(err)
+		}
+		dataDir, cfgDir = cfg.Agent.DataDir, filepath.Dir(abs)
+		conf.Arguments = serviceArguments(abs, src.envFile)
+		conf.Option = serviceOptions(cfg, conf.Arguments)
 	} else if cfgPath != "" {
 		return usageError(fmt.Errorf("--config is for install only; %s acts on the installed service", action))
 	}
@@ -152,7 +156,7 @@ func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 	case "install":
 		// The service exists from here on: a setting that cannot be
 		// applied is a warning, not a failed install.
-		for _, w := range configureService() {
+		for _, w := range append(configureService(), protectFolders(dataDir, cfgDir)...) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "herald: warning: service %s: %s\n", serviceName, w)
 		}
 		fmt.Fprintf(out, "installed service %s: %s %s\nstart it with: herald service start\n",
@@ -161,6 +165,18 @@ func serviceControl(cmd *cobra.Command, action, cfgPath string) error {
 		fmt.Fprintf(out, "service %s: %s done\n", serviceName, action)
 	}
 	return nil
+}
+
+// serviceArguments is the installed service's herald run command line: the
+// config, and the env file in use when there is one, both absolute (a
+// service starts in another directory). The env file's location is written,
+// never the secrets in it.
+func serviceArguments(cfgPath, envFile string) []string {
+	args := []string{"run", "--config", cfgPath}
+	if envFile != "" {
+		args = append(args, "--env-file", envFile)
+	}
+	return append(args, serviceRunArgs...)
 }
 
 func executable() string {
@@ -244,7 +260,7 @@ func (p *agentProgram) start() error {
 		p.exit = os.Exit
 	}
 	// The config is read once first only to find data_dir, where the log goes.
-	cfg, err := config.Load(p.cfgPath)
+	cfg, _, err := loadConfig(p.cfgPath, stateOnly, nil)
 	if err != nil {
 		return err
 	}
@@ -384,9 +400,10 @@ func (r *rotatingFile) Close() error {
 }
 
 // systemdUnit renders Herald's systemd unit: exe run with args, restarted on
-// failure, with the file system read-only except for dataDir, and the
-// environment (for ${VAR} secrets in the config) from envFile if it exists.
-func systemdUnit(exe string, args []string, dataDir, envFile string) string {
+// failure, with the file system read-only except for dataDir. Secrets come
+// from the env file args name (--env-file), which herald reads itself: the
+// unit has no EnvironmentFile=, whose quoting rules differ from herald.env's.
+func systemdUnit(exe string, args []string, dataDir string) string {
 	cmdline := systemdWord(exe, true)
 	for _, a := range args {
 		cmdline += " " + systemdWord(a, true)
@@ -407,8 +424,8 @@ Restart=on-failure
 RestartSec=30s
 # Herald saves its state and stops within seconds of SIGTERM.
 TimeoutStopSec=30s
-# Secrets the config reads as ${VAR}: VAR=value lines, readable by root only.
-EnvironmentFile=-` + systemdWord(envFile, false) + `
+# Secrets the config reads as ${VAR} are in the --env-file (NAME=value lines,
+# chmod 600), which herald reads itself; the unit holds none.
 # Logs go to the journal: journalctl -u herald
 # To run as a dedicated user, set User= and give it read access to the logs
 # and ownership of the data directory.

@@ -5,7 +5,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/kardianos/service"
 
@@ -36,11 +35,9 @@ func checkServiceSystem() error {
 
 // serviceOptions makes `herald service install` write Herald's own hardened
 // unit (the one in examples/service/herald.service) rather than kardianos's
-// default, with data_dir as the only writable path and herald.env beside the
-// config as its environment file.
-func serviceOptions(cfg *config.Config) service.KeyValue {
-	env := filepath.Join(filepath.Dir(cfg.Path), "herald.env")
-	return service.KeyValue{"SystemdScript": systemdUnit(executable(), []string{"run", "--config", cfg.Path}, cfg.Agent.DataDir, env)}
+// default, running args, with data_dir as the only writable path.
+func serviceOptions(cfg *config.Config, args []string) service.KeyValue {
+	return service.KeyValue{"SystemdScript": systemdUnit(executable(), args, cfg.Agent.DataDir)}
 }
 
 // runAsService reports false: under systemd (or any Unix service manager)
@@ -49,6 +46,10 @@ func serviceOptions(cfg *config.Config) service.KeyValue {
 // configureService has nothing to add to the systemd unit, which holds all
 // of its settings.
 func configureService() []string { return nil }
+
+// protectFolders has nothing to do under systemd: data_dir is made 0750 and
+// root's, and herald check warns about an env file others can read.
+func protectFolders(_, _ string) []string { return nil }
 
 // serviceRunArgs are added to the unit's command line: none, systemd needs
 // no telling.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 	"unsafe"
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/sys/windows/svc/mgr"
 
 	"github.com/heraldhq/herald/agent/config"
+	"github.com/heraldhq/herald/internal/privatedir"
 )
 
 // serviceName is the Windows service's name: sc.exe query Herald.
@@ -28,7 +30,7 @@ func checkServiceSystem() error { return nil }
 // boot. Delayed start and recovery are applied after it exists, by
 // configureService, so that a service manager refusing one of them does not
 // undo the whole install.
-func serviceOptions(*config.Config) service.KeyValue {
+func serviceOptions(*config.Config, []string) service.KeyValue {
 	return service.KeyValue{"StartType": "automatic"}
 }
 
@@ -76,6 +78,29 @@ func configureService() []string {
 	if err := s.SetRecoveryActions(restart, uint32(serviceFailureResetPeriod/time.Second)); err != nil {
 		warnings = append(warnings, fmt.Sprintf("could not set the restart on failure (%v); set it by hand with: sc.exe failure %s reset= %d actions= restart/%d",
 			err, serviceName, serviceFailureResetPeriod/time.Second, serviceRestartDelay/time.Millisecond))
+	}
+	return warnings
+}
+
+// secretsDirName is the folder beside the config for ${file:} secrets.
+const secretsDirName = "secrets"
+
+// protectFolders restricts data_dir (the state, the log) and the secrets
+// folder beside the config (made if missing, for ${file:} secrets) to
+// Administrators and SYSTEM, which the service runs as: on a Qlik node every
+// user can read C:\ProgramData by default. A folder that cannot be restricted
+// is a warning naming the icacls command that does it by hand.
+func protectFolders(dataDir, cfgDir string) []string {
+	secrets := filepath.Join(cfgDir, secretsDirName)
+	var warnings []string
+	if err := os.MkdirAll(secrets, 0o700); err != nil {
+		warnings = append(warnings, fmt.Sprintf("could not make the secrets folder: %v", err))
+	}
+	for _, dir := range []string{dataDir, secrets} {
+		if err := privatedir.Restrict(dir); err != nil {
+			warnings = append(warnings, fmt.Sprintf("%v; restrict it by hand with: icacls \"%s\" /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F",
+				err, dir))
+		}
 	}
 	return warnings
 }

@@ -179,7 +179,7 @@ func (t *silenceTarget) call(ctx context.Context, method, query string, body, ou
 }
 
 func loadSilenceConfig(f *silenceFlags) (*config.Config, string, error) {
-	cfg, err := config.Load(f.config)
+	cfg, _, err := loadConfig(f.config, stateOnly, nil)
 	if err != nil {
 		return nil, "", usageError(err)
 	}
