@@ -73,11 +73,11 @@ type Workload struct {
 
 // Herald is what was measured of the agent.
 type Herald struct {
-	Binary      string    `json:"binary"`
-	BuildS      float64   `json:"build_s,omitempty"`
-	FirstAlertS float64   `json:"first_alert_s"`
-	CatchUpS    float64   `json:"catch_up_s"`
-	CatchUpCPUS float64   `json:"catch_up_cpu_s"`
+	Binary      string  `json:"binary"`
+	BuildS      float64 `json:"build_s,omitempty"`
+	FirstAlertS float64 `json:"first_alert_s"`
+	CatchUpS    float64 `json:"catch_up_s"`
+	CatchUpCPUS float64 `json:"catch_up_cpu_s"`
 	// AgentCatchUpCPUS is the agent process's share of CatchUpCPUS.
 	AgentCatchUpCPUS  float64 `json:"agent_catch_up_cpu_s"`
 	BaselineAgentCPUS float64 `json:"baseline_agent_cpu_s"`
@@ -98,19 +98,19 @@ type Herald struct {
 	OpenAnonBytes int64 `json:"open_anon_bytes"`
 	// StateBytes is the size of every file under data_dir at the end of
 	// catch-up; StateBytesPerAlert divides it by the alerts.
-	StateBytes         int64   `json:"state_bytes"`
-	StateBytesPerAlert float64 `json:"state_bytes_per_alert"`
-	RowsPerS    float64   `json:"rows_per_s"`
-	MBPerS      float64   `json:"mb_per_s"`
-	LatencyMS   Latency   `json:"latency_ms"`
-	IdleS       float64   `json:"idle_s"`
-	IdleCPUS    float64   `json:"idle_cpu_s"`
-	IdleCPUPct  float64   `json:"idle_cpu_pct"`
-	IdleEvents  int       `json:"idle_events"`
-	Processes   []Process `json:"processes"`
-	StopS       float64   `json:"stop_s"`
-	StopKilled  bool      `json:"stop_killed,omitempty"`
-	PerfReport  string    `json:"perf_report,omitempty"`
+	StateBytes         int64     `json:"state_bytes"`
+	StateBytesPerAlert float64   `json:"state_bytes_per_alert"`
+	RowsPerS           float64   `json:"rows_per_s"`
+	MBPerS             float64   `json:"mb_per_s"`
+	LatencyMS          Latency   `json:"latency_ms"`
+	IdleS              float64   `json:"idle_s"`
+	IdleCPUS           float64   `json:"idle_cpu_s"`
+	IdleCPUPct         float64   `json:"idle_cpu_pct"`
+	IdleEvents         int       `json:"idle_events"`
+	Processes          []Process `json:"processes"`
+	StopS              float64   `json:"stop_s"`
+	StopKilled         bool      `json:"stop_killed,omitempty"`
+	PerfReport         string    `json:"perf_report,omitempty"`
 }
 
 // Latency summarises the append-to-POST times, in milliseconds.
