@@ -338,12 +338,16 @@ func (v Verdict) cell() string {
 	if v.Result == "SKIP" && v.Value == 0 {
 		return "-"
 	}
-	val := fmt.Sprintf("%.3g %s", v.Value, v.Unit)
+	num := fmt.Sprintf("%.3g", v.Value)
+	if math.Abs(v.Value) >= 1000 {
+		num = fmt.Sprintf("%.0f", v.Value) // not 5.24e+03
+	}
+	val := num + " " + v.Unit
 	switch v.Unit {
 	case "×":
-		val = fmt.Sprintf("%.3g×", v.Value)
+		val = num + "×"
 	case "% of a core":
-		val = fmt.Sprintf("%.3g %%", v.Value)
+		val = num + " %"
 	}
 	if v.Result == "SKIP" {
 		return val
