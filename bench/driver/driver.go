@@ -178,11 +178,10 @@ func runRate(ctx context.Context, o *Options, bin string, rate float64, base *Ba
 	res.Workload = Workload{Rows: o.Rows, FailureRate: rate, Rules: len(o.specs), Seed: o.Seed, LatencyAlerts: o.Latency}
 	res.Herald.Binary = bin
 	dir := filepath.Join(o.WorkDir, "rate-"+strconv.FormatFloat(rate, 'f', -1, 64))
-	logDir := filepath.Join(dir, "logs")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
+	logPath, err := schedulerLog(dir)
+	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(logDir, "BENCH-NODE1_System_Scheduler.txt")
 	gen := qlikgen.New(qlikgen.Options{Seed: o.Seed, Host: "BENCH-NODE1", FailureRate: rate})
 	t0 := time.Now()
 	st, err := writeLog(logPath, gen, o.Rows, false)
@@ -226,11 +225,10 @@ func runRate(ctx context.Context, o *Options, bin string, rate float64, base *Ba
 func runBaseline(ctx context.Context, o *Options, bin string) (*Baseline, error) {
 	log := o.Log
 	dir := filepath.Join(o.WorkDir, "baseline")
-	logDir := filepath.Join(dir, "logs")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
+	logPath, err := schedulerLog(dir)
+	if err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(logDir, "BENCH-NODE1_System_Scheduler.txt")
 	gen := qlikgen.New(qlikgen.Options{Seed: o.Seed, Host: "BENCH-NODE1", NoAlerts: true})
 	st, err := writeLog(logPath, gen, o.Rows, true)
 	if err != nil {
@@ -266,6 +264,15 @@ func runBaseline(ctx context.Context, o *Options, bin string) (*Baseline, error)
 		os.Remove(logPath)
 	}
 	return b, nil
+}
+
+// schedulerLog makes dir/logs and returns the path of the scheduler log in it.
+func schedulerLog(dir string) (string, error) {
+	logDir := filepath.Join(dir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return "", err
+	}
+	return filepath.Join(logDir, "BENCH-NODE1_System_Scheduler.txt"), nil
 }
 
 // launchHerald writes herald's config and rules into dir and starts it on

@@ -49,11 +49,8 @@ func (s *memSampler) loop() {
 	pids := []int{s.root}
 	for i := 0; ; i++ {
 		if i%treeEvery == 0 {
-			if procs, err := procstat.Tree(s.root); err == nil {
-				pids = pids[:0]
-				for _, p := range procs {
-					pids = append(pids, p.PID)
-				}
+			if tree, err := treePIDs(s.root); err == nil {
+				pids = tree
 			}
 		}
 		s.sample(pids)
@@ -87,14 +84,23 @@ func (s *memSampler) sample(pids []int) {
 func (s *memSampler) stop() memPeak {
 	close(s.stopc)
 	<-s.done
-	if procs, err := procstat.Tree(s.root); err == nil {
-		pids := make([]int, len(procs))
-		for i, p := range procs {
-			pids[i] = p.PID
-		}
+	if pids, err := treePIDs(s.root); err == nil {
 		s.sample(pids)
 	}
 	return s.peak
+}
+
+// treePIDs lists pid and its descendants.
+func treePIDs(pid int) ([]int, error) {
+	procs, err := procstat.Tree(pid)
+	if err != nil {
+		return nil, err
+	}
+	pids := make([]int, len(procs))
+	for i, p := range procs {
+		pids[i] = p.PID
+	}
+	return pids, nil
 }
 
 func maxMemory(a, b procstat.Memory) procstat.Memory {
