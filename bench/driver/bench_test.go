@@ -32,7 +32,7 @@ func BenchmarkLines(b *testing.B) {
 			name = "nofilter"
 		}
 		b.Run(name, func(b *testing.B) {
-			set, p := loadRules(b)
+			set, p := loadRules(b, baseRules)
 			var filter parsers.Filter
 			if filtered {
 				filter = set.Filter("scheduler")

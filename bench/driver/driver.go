@@ -17,6 +17,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,6 +43,11 @@ type Options struct {
 	Timeout time.Duration
 	// Seed selects the generated log (1).
 	Seed uint64
+	// FailureRates are the shares of rows that are alerts ({0.01}). Each is a
+	// run of its own, on its own log; the table has a column per rate.
+	FailureRates []float64
+	// Rules is the number of rules both programs get (20); see ruleTable.
+	Rules int
 	// Repo is the module root herald is built from; by default the directory
 	// above the working directory that holds Herald's go.mod.
 	Repo string
@@ -60,6 +67,8 @@ type Options struct {
 	Perf bool
 	// Log receives progress; nil discards it.
 	Log *slog.Logger
+
+	specs []ruleSpec // the rule table, from Rules
 }
 
 func (o *Options) defaults() error {
@@ -81,6 +90,25 @@ func (o *Options) defaults() error {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
+	if len(o.FailureRates) == 0 {
+		o.FailureRates = []float64{qlikgen.DefaultFailureRate}
+	}
+	if o.Rules == 0 {
+		o.Rules = DefaultRules
+	}
+	var err error
+	if o.specs, err = ruleTable(o.Rules); err != nil {
+		return err
+	}
+	for _, r := range o.FailureRates {
+		g := qlikgen.Options{FailureRate: r}
+		if err := g.Validate(); err != nil {
+			return err
+		}
+		if n := g.Alerts(o.Rows); n < 2 {
+			return fmt.Errorf("rows %d at failure rate %v give %d alerts: at least 2 are needed (the CPU per alert is measured against a run with one)", o.Rows, r, n)
+		}
+	}
 	if o.SyslogNG == "" {
 		o.SyslogNG = "syslog-ng"
 	}
@@ -91,8 +119,6 @@ func (o *Options) defaults() error {
 		o.Keep = true
 	}
 	switch {
-	case o.Rows < qlikgen.AlertEvery:
-		return fmt.Errorf("rows %d: at least %d are needed for one alert", o.Rows, qlikgen.AlertEvery)
 	case o.Latency < 1:
 		return fmt.Errorf("latency %d: at least one alert must be appended", o.Latency)
 	case o.Idle < time.Second:
@@ -104,10 +130,12 @@ func (o *Options) defaults() error {
 	return nil
 }
 
-// Run runs the benchmark. It returns an error when the run could not be
-// measured: a build, a process or the harness failed, or the alerts were not
-// delivered in time. Budget misses and failed checks are in the Results.
-func Run(ctx context.Context, o Options) (res *Results, err error) {
+// Run runs the benchmark: a baseline run without failures, then for each
+// failure rate a run of herald and one of syslog-ng on the same log. It
+// returns an error when the run could not be measured: a build, a process or
+// the harness failed, or the alerts were not delivered in time. Budget misses
+// and failed checks are in the Report.
+func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
@@ -124,41 +152,64 @@ func Run(ctx context.Context, o Options) (res *Results, err error) {
 	}
 	log.Info("work directory", "path", o.WorkDir, "kept", o.Keep)
 
-	res = &Results{Started: time.Now(), Machine: machine()}
-	res.Workload = Workload{Rows: o.Rows, Rules: len(ruleSpecs), Seed: o.Seed, LatencyAlerts: o.Latency}
-
-	if err := prepareHerald(ctx, &o, res); err != nil {
+	rep = &Report{Started: time.Now(), Machine: machine()}
+	bin, buildS, err := prepareHerald(ctx, &o)
+	if err != nil {
 		return nil, err
 	}
-
-	logDir := filepath.Join(o.WorkDir, "logs")
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
+	if rep.Baseline, err = runBaseline(ctx, &o, bin); err != nil {
 		return nil, err
 	}
-	logPath := filepath.Join(logDir, "BENCH-NODE1_System_Scheduler.txt")
-	gen := qlikgen.New(qlikgen.Options{Seed: o.Seed, Host: "BENCH-NODE1"})
+	for _, rate := range o.FailureRates {
+		res, err := runRate(ctx, &o, bin, rate, rep.Baseline)
+		if err != nil {
+			return nil, fmt.Errorf("failure rate %v: %w", rate, err)
+		}
+		res.Herald.BuildS = buildS
+		rep.Runs = append(rep.Runs, res)
+	}
+	return rep, nil
+}
+
+// runRate measures herald and syslog-ng on a log with the failure rate.
+func runRate(ctx context.Context, o *Options, bin string, rate float64, base *Baseline) (*Results, error) {
+	log := o.Log
+	res := &Results{Started: time.Now(), Machine: machine()}
+	res.Workload = Workload{Rows: o.Rows, FailureRate: rate, Rules: len(o.specs), Seed: o.Seed, LatencyAlerts: o.Latency}
+	res.Herald.Binary = bin
+	dir := filepath.Join(o.WorkDir, "rate-"+strconv.FormatFloat(rate, 'f', -1, 64))
+	logPath, err := schedulerLog(dir)
+	if err != nil {
+		return nil, err
+	}
+	gen := qlikgen.New(qlikgen.Options{Seed: o.Seed, Host: "BENCH-NODE1", FailureRate: rate})
 	t0 := time.Now()
-	st, err := writeLog(logPath, gen, o.Rows)
+	st, err := writeLog(logPath, gen, o.Rows, false)
 	if err != nil {
 		return nil, err
 	}
 	res.Workload.Bytes, res.Workload.Alerts, res.Workload.GenerateS = st.Bytes, st.Alerts, time.Since(t0).Seconds()
-	log.Info("log generated", "path", logPath, "rows", st.Rows, "alerts", st.Alerts, "bytes", st.Bytes, "took", time.Since(t0).Round(time.Millisecond))
+	log.Info("log generated", "path", logPath, "rate", rate, "rows", st.Rows, "alerts", st.Alerts, "bytes", st.Bytes, "took", time.Since(t0).Round(time.Millisecond))
 
-	if err := runHerald(ctx, &o, res, logPath, gen); err != nil {
+	if err := runHerald(ctx, o, res, dir, logPath, gen); err != nil {
 		return nil, err
 	}
+	h := &res.Herald
+	h.BaselineAgentCPUS = base.AgentCPUS
+	// The baseline read as many rows and raised one alert.
+	h.AgentCPUPerAlertUS = 1e6 * (h.AgentCatchUpCPUS - base.AgentCPUS) / float64(res.Workload.Alerts-base.Alerts)
+	h.CPUPerAlertUS = 1e6 * (h.CatchUpCPUS - base.CPUS) / float64(res.Workload.Alerts-base.Alerts)
 
-	switch path, why := findSyslogNG(&o); {
+	switch path, why := findSyslogNG(o); {
 	case why != "":
 		res.SyslogNGSkipped = why
 		log.Info("syslog-ng comparison skipped", "why", why)
 	default:
-		peerLog := filepath.Join(o.WorkDir, "syslog-ng", "qlik.log")
+		peerLog := filepath.Join(dir, "syslog-ng", "qlik.log")
 		if err := copyPrefix(peerLog, logPath, st.Bytes); err != nil {
 			return nil, err
 		}
-		p, err := runSyslogNG(ctx, &o, path, peerLog, res.Workload.Alerts)
+		p, err := runSyslogNG(ctx, o, path, peerLog, res.Workload.Alerts)
 		if err != nil {
 			return nil, err
 		}
@@ -167,6 +218,96 @@ func Run(ctx context.Context, o Options) (res *Results, err error) {
 	}
 	res.judge()
 	return res, nil
+}
+
+// runBaseline measures herald's catch-up of a log of as many rows without
+// failures, but for one alert at its very end that says when it is read.
+func runBaseline(ctx context.Context, o *Options, bin string) (*Baseline, error) {
+	log := o.Log
+	dir := filepath.Join(o.WorkDir, "baseline")
+	logPath, err := schedulerLog(dir)
+	if err != nil {
+		return nil, err
+	}
+	gen := qlikgen.New(qlikgen.Options{Seed: o.Seed, Host: "BENCH-NODE1", NoAlerts: true})
+	st, err := writeLog(logPath, gen, o.Rows, true)
+	if err != nil {
+		return nil, err
+	}
+	rcv, err := receiver.Start()
+	if err != nil {
+		return nil, err
+	}
+	defer rcv.Close()
+	log.Info("starting herald for the baseline", "rows", st.Rows, "alerts", st.Alerts)
+	p, live, cancel, err := launchHerald(ctx, o, bin, dir, logPath, rcv.URL("/baseline"))
+	if err != nil {
+		return nil, err
+	}
+	defer cancel(nil)
+	defer p.stop(5 * time.Second)
+	wctx, wcancel := context.WithTimeout(live, o.Timeout)
+	last, err := rcv.WaitCount(wctx, st.Alerts)
+	wcancel()
+	if err != nil {
+		return nil, fmt.Errorf("herald baseline catch-up: %w", err)
+	}
+	procs, err := procstat.Tree(p.pid())
+	if err != nil {
+		return nil, fmt.Errorf("herald baseline CPU: %w", err)
+	}
+	b := &Baseline{Rows: st.Rows, Bytes: st.Bytes, Alerts: st.Alerts, CatchUpS: last.At.Sub(p.start).Seconds(),
+		AgentCPUS: procs[0].CPU.Seconds(), CPUS: procstat.TotalCPU(procs).Seconds()}
+	log.Info("baseline caught up", "took", time.Duration(b.CatchUpS*float64(time.Second)).Round(time.Millisecond), "agent_cpu_s", b.AgentCPUS)
+	p.stop(10 * time.Second)
+	if !o.Keep {
+		os.Remove(logPath)
+	}
+	return b, nil
+}
+
+// schedulerLog makes dir/logs and returns the path of the scheduler log in it.
+func schedulerLog(dir string) (string, error) {
+	logDir := filepath.Join(dir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return "", err
+	}
+	return filepath.Join(logDir, "BENCH-NODE1_System_Scheduler.txt"), nil
+}
+
+// launchHerald writes herald's config and rules into dir and starts it on
+// logPath with the webhook sink posting to url. The context it returns ends
+// when herald exits, so no wait outlives it.
+func launchHerald(ctx context.Context, o *Options, bin, dir, logPath, url string) (*proc, context.Context, context.CancelCauseFunc, error) {
+	dir = filepath.Join(dir, "herald-run")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, nil, err
+	}
+	rulesPath, cfgPath := filepath.Join(dir, "rules.toml"), filepath.Join(dir, "herald.toml")
+	cfg, err := heraldConfig(filepath.Join(dir, "data"), logPath, rulesPath, url)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := os.WriteFile(rulesPath, []byte(heraldRules(o.specs)), 0o644); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		return nil, nil, nil, err
+	}
+	o.Log.Info("starting herald", "config", cfgPath)
+	p, err := startProc("herald", filepath.Join(dir, "herald.out"), bin, "run", "--config", cfgPath)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	live, cancel := context.WithCancelCause(ctx)
+	go func() {
+		select {
+		case <-p.exited:
+			cancel(p.exitErr())
+		case <-live.Done():
+		}
+	}()
+	return p, live, cancel, nil
 }
 
 // machine describes the host.
@@ -182,26 +323,24 @@ func machine() Machine {
 
 // prepareHerald builds herald into the work directory, or checks the binary
 // given.
-func prepareHerald(ctx context.Context, o *Options, res *Results) error {
+func prepareHerald(ctx context.Context, o *Options) (bin string, buildS float64, err error) {
 	if o.Herald != "" {
 		abs, err := filepath.Abs(o.Herald)
 		if err == nil {
 			_, err = os.Stat(abs)
 		}
 		if err != nil {
-			return fmt.Errorf("herald binary: %w", err)
+			return "", 0, fmt.Errorf("herald binary: %w", err)
 		}
-		res.Herald.Binary = abs
-		return nil
+		return abs, 0, nil
 	}
 	repo := o.Repo
 	if repo == "" {
-		var err error
 		if repo, err = findRepo(); err != nil {
-			return err
+			return "", 0, err
 		}
 	}
-	bin := filepath.Join(o.WorkDir, "herald")
+	bin = filepath.Join(o.WorkDir, "herald")
 	if runtime.GOOS == "windows" {
 		bin += ".exe"
 	}
@@ -213,10 +352,9 @@ func prepareHerald(ctx context.Context, o *Options, res *Results) error {
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/herald in %s: %w\n%s", repo, err, out)
+		return "", 0, fmt.Errorf("go build ./cmd/herald in %s: %w\n%s", repo, err, out)
 	}
-	res.Herald.Binary, res.Herald.BuildS = bin, time.Since(t0).Seconds()
-	return nil
+	return bin, time.Since(t0).Seconds(), nil
 }
 
 // findRepo returns the nearest directory at or above the working directory
@@ -239,13 +377,24 @@ func findRepo() (string, error) {
 	}
 }
 
-// writeLog writes the header and rows rows of gen to path.
-func writeLog(path string, gen *qlikgen.Generator, rows int) (qlikgen.Stats, error) {
+// writeLog writes the header and rows rows of gen to path. With lastAlert,
+// the last row is an alert whatever gen's rate.
+func writeLog(path string, gen *qlikgen.Generator, rows int, lastAlert bool) (qlikgen.Stats, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return qlikgen.Stats{}, err
 	}
-	st, err := qlikgen.Write(f, gen, rows)
+	var st qlikgen.Stats
+	if lastAlert {
+		st, err = qlikgen.Write(f, gen, rows-1)
+		if err == nil {
+			row, _ := gen.AppendAlert(nil)
+			_, err = f.Write(row)
+			st.Rows, st.Alerts, st.Bytes = st.Rows+1, st.Alerts+1, st.Bytes+int64(len(row))
+		}
+	} else {
+		st, err = qlikgen.Write(f, gen, rows)
+	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -280,8 +429,9 @@ func copyPrefix(dst, src string, n int64) error {
 	return nil
 }
 
-// runHerald measures the agent: catch-up, latency, idle CPU, peak RSS, stop.
-func runHerald(ctx context.Context, o *Options, res *Results, logPath string, gen *qlikgen.Generator) error {
+// runHerald measures the agent: catch-up, memory, state, latency, idle CPU,
+// stop. Its files go under dir.
+func runHerald(ctx context.Context, o *Options, res *Results, dir, logPath string, gen *qlikgen.Generator) error {
 	log, h := o.Log, &res.Herald
 	rcv, err := receiver.Start()
 	if err != nil {
@@ -289,38 +439,14 @@ func runHerald(ctx context.Context, o *Options, res *Results, logPath string, ge
 	}
 	defer rcv.Close()
 
-	dir := filepath.Join(o.WorkDir, "herald-run")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	rulesPath, cfgPath := filepath.Join(dir, "rules.toml"), filepath.Join(dir, "herald.toml")
-	cfg, err := heraldConfig(filepath.Join(dir, "data"), logPath, rulesPath, rcv.URL("/herald"))
+	p, live, cancel, err := launchHerald(ctx, o, h.Binary, dir, logPath, rcv.URL("/herald"))
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(rulesPath, []byte(heraldRules()), 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		return err
-	}
-
-	log.Info("starting herald", "config", cfgPath)
-	p, err := startProc("herald", filepath.Join(dir, "herald.out"), h.Binary, "run", "--config", cfgPath)
-	if err != nil {
-		return err
-	}
-	defer p.stop(5 * time.Second) // a no-op once stopped below
-	// live is cancelled when herald exits, so no wait outlives it.
-	live, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go func() {
-		select {
-		case <-p.exited:
-			cancel(p.exitErr())
-		case <-live.Done():
-		}
-	}()
+	defer p.stop(5 * time.Second) // a no-op once stopped below
+	mem := sampleMemory(p.pid())
+	dataDir := filepath.Join(dir, "herald-run", "data")
 
 	var perf *perfRecorder
 	if o.Perf {
@@ -334,6 +460,7 @@ func runHerald(ctx context.Context, o *Options, res *Results, logPath string, ge
 	wctx, wcancel := context.WithTimeout(live, o.Timeout)
 	last, err := rcv.WaitCount(wctx, alerts)
 	wcancel()
+	peak := mem.stop()
 	if err != nil {
 		return fmt.Errorf("herald catch-up: %w", err)
 	}
@@ -348,7 +475,13 @@ func runHerald(ctx context.Context, o *Options, res *Results, logPath string, ge
 	}
 	h.CatchUpS = last.At.Sub(p.start).Seconds()
 	h.CatchUpCPUS = procstat.TotalCPU(procs).Seconds()
+	h.AgentCatchUpCPUS = procs[0].CPU.Seconds()
 	catchUp := procs
+	h.CatchUpPSSBytes, h.CatchUpAnonBytes, h.MemorySamples = peak.sum.PSS, peak.sum.Anonymous, peak.n
+	if h.StateBytes, err = dirSize(dataDir); err != nil {
+		return fmt.Errorf("herald state size: %w", err)
+	}
+	h.StateBytesPerAlert = float64(h.StateBytes) / float64(alerts)
 	h.FirstAlertS = rcv.Events()[0].At.Sub(p.start).Seconds()
 	h.RowsPerS = float64(res.Workload.Rows) / h.CatchUpS
 	h.MBPerS = float64(res.Workload.Bytes) / 1e6 / h.CatchUpS
@@ -370,6 +503,13 @@ func runHerald(ctx context.Context, o *Options, res *Results, logPath string, ge
 	if err != nil {
 		return fmt.Errorf("herald idle CPU: %w", err)
 	}
+	// Every alert is open now (nothing resolves them), and the agent is at rest.
+	open, err := treeMemory(before)
+	if err != nil {
+		return fmt.Errorf("herald memory with open alerts: %w", err)
+	}
+	h.OpenAlerts = alerts + len(samples)
+	h.OpenPSSBytes, h.OpenAnonBytes = procstat.TotalMemory(open).PSS, procstat.TotalMemory(open).Anonymous
 	eventsBefore := rcv.Stats().Events
 	t0 := time.Now()
 	log.Info("measuring idle CPU", "for", o.Idle)
@@ -388,8 +528,13 @@ func runHerald(ctx context.Context, o *Options, res *Results, logPath string, ge
 	// Peak RSS is a high-water mark, so the end of the run is the time to read it.
 	h.Processes = processes(after)
 	for i, p := range after {
-		h.Processes[i].IdleCPUS = cpuDelta(before, []procstat.Proc{p}).Seconds()
-		h.Processes[i].CatchUpCPUS = cpuOf(catchUp, p.PID).Seconds()
+		hp := &h.Processes[i]
+		hp.IdleCPUS = cpuDelta(before, []procstat.Proc{p}).Seconds()
+		hp.CatchUpCPUS = cpuOf(catchUp, p.PID).Seconds()
+		hp.CatchUpPSSBytes, hp.CatchUpAnonBytes = peak.procs[p.PID].PSS, peak.procs[p.PID].Anonymous
+		if j := slices.IndexFunc(before, func(b procstat.Proc) bool { return b.PID == p.PID }); j >= 0 {
+			hp.OpenPSSBytes, hp.OpenAnonBytes = open[j].PSS, open[j].Anonymous
+		}
 	}
 
 	d, killed := p.stop(10 * time.Second)
@@ -541,7 +686,7 @@ func runSyslogNG(ctx context.Context, o *Options, bin, logPath string, alerts in
 	defer rcv.Close()
 	dir := filepath.Dir(logPath)
 	cfgPath := filepath.Join(dir, "syslog-ng.conf")
-	if err := os.WriteFile(cfgPath, []byte(syslogNGConfig(logPath, rcv.URL("/syslog-ng"))), 0o644); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(syslogNGConfig(logPath, rcv.URL("/syslog-ng"), o.specs)), 0o644); err != nil {
 		return nil, err
 	}
 	peer := &Peer{}

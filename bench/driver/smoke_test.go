@@ -24,8 +24,8 @@ func TestSmoke(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	res, err := Run(ctx, Options{
-		Rows: 20_000, Latency: 20, Idle: 2 * time.Second, Settle: 500 * time.Millisecond,
+	rep, err := Run(ctx, Options{
+		Rows: 20_000, FailureRates: []float64{0.01, 0.1}, Rules: 30, Latency: 20, Idle: 2 * time.Second, Settle: 500 * time.Millisecond,
 		Timeout: 5 * time.Minute,
 		Herald:  os.Getenv("HERALD_BENCH_BINARY"),
 		WorkDir: t.TempDir(),
@@ -35,17 +35,31 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	if err := res.WriteTable(&b); err != nil {
+	if err := rep.WriteTable(&b); err != nil {
 		t.Fatal(err)
 	}
 	t.Log(b.String())
-	if res.Failed() {
+	if rep.Failed() {
 		t.Fatal("a check failed")
 	}
-	h := res.Herald
-	if res.Workload.Alerts != 200 || len(h.LatencyMS.Samples) != 20 {
-		t.Errorf("%d alerts, %d latency samples; want 200, 20", res.Workload.Alerts, len(h.LatencyMS.Samples))
+	if len(rep.Runs) != 2 || rep.Baseline == nil || rep.Baseline.Alerts != 1 || rep.Baseline.AgentCPUS <= 0 {
+		t.Fatalf("%d runs, baseline %+v; want 2 runs and a baseline with one alert", len(rep.Runs), rep.Baseline)
 	}
+	for i, want := range []int{200, 2000} {
+		res := rep.Runs[i]
+		h := res.Herald
+		if res.Workload.Alerts != want || len(h.LatencyMS.Samples) != 20 || res.Workload.Rules != 30 {
+			t.Errorf("%d alerts, %d latency samples, %d rules; want %d, 20, 30", res.Workload.Alerts, len(h.LatencyMS.Samples), res.Workload.Rules, want)
+		}
+		if h.CatchUpPSSBytes <= 0 || h.CatchUpAnonBytes <= 0 || h.OpenPSSBytes <= 0 || h.MemorySamples < 1 || h.StateBytes <= 0 || h.OpenAlerts != want+20 {
+			t.Errorf("memory or state not measured: %+v", h)
+		}
+		smokeRun(t, res)
+	}
+}
+
+func smokeRun(t *testing.T, res *Results) {
+	h := res.Herald
 	if h.CatchUpS <= 0 || h.CatchUpCPUS <= 0 || h.FirstAlertS > h.CatchUpS || h.LatencyMS.P50 <= 0 {
 		t.Errorf("implausible numbers: %+v", h)
 	}

@@ -3,16 +3,18 @@ package driver
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/heraldhq/herald/bench/qlikgen"
 )
 
-// The benchmark's rule set is 20 rules: the qliksense pack's three and the 17
-// below, written the way an administrator adds rules for other loggers and
-// messages. Herald reads them as TOML rules; syslog-ng gets the same
-// conditions as 20 filters. Both are rendered from these specs, so the two
+// The benchmark's rule set is, by default, 20 rules: the qliksense pack's
+// three and the 17 below, written the way an administrator adds rules for
+// other loggers and messages. More rules (-rules N) add generated ones of the
+// same kind (extraRules). Herald reads them as TOML rules; syslog-ng gets the
+// same conditions as N filters. Both are rendered from these specs, so the two
 // tools evaluate the same conditions. On the generated log only the pack's
 // qlik-reload-failed matches (once per alert row); the others look for texts
 // the log does not hold, though many share its loggers and levels, so their
@@ -65,9 +67,12 @@ func regexpOf(field, re string) cond          { return cond{field, opRegexp, []s
 // failedRule is the id of the only rule that matches the generated log.
 const failedRule = "qlik-reload-failed"
 
-// ruleSpecs are the benchmark's 20 rules. The first three restate the
+// DefaultRules is the number of rules the benchmark runs by default.
+const DefaultRules = 20
+
+// baseRules are the benchmark's 20 rules. The first three restate the
 // qliksense pack (rules/packs/qliksense.toml) for syslog-ng.
-var ruleSpecs = []ruleSpec{
+var baseRules = []ruleSpec{
 	{id: failedRule, pack: true, conds: []cond{eq("Logger", lTaskSession), prefix("Message", "Max retries reached", "Execution State Change to FinishedFail")}},
 	{id: "qlik-reload-aborted", pack: true, conds: []cond{eq("Logger", lTaskSession), prefix("Message", "Execution State Change to Aborting")}},
 	{id: "qlik-reload-succeeded", pack: true, conds: []cond{eq("Logger", lTaskSession), prefix("Message", "Execution State Change to FinishedSuccess")}},
@@ -108,15 +113,62 @@ var ruleSpecs = []ruleSpec{
 		conds: []cond{prefix("Logger", "System.Scheduler."), eq("Level", "FATAL")}},
 }
 
+// packRules is how many of baseRules the qliksense pack holds.
+const packRules = 3
+
+// ruleTable returns the benchmark's first n rules: baseRules, then as many
+// generated rules (extraRules) as it takes. The pack's rules are always in.
+func ruleTable(n int) ([]ruleSpec, error) {
+	if n < packRules {
+		return nil, fmt.Errorf("rules %d: the qliksense pack alone has %d, so at least %d", n, packRules, packRules)
+	}
+	if n <= len(baseRules) {
+		return baseRules[:n:n], nil
+	}
+	return append(slices.Clone(baseRules), extraRules(n-len(baseRules))...), nil
+}
+
+// extraRules generates n rules of the kind an administrator adds, for a rule
+// count beyond baseRules. Each looks at a logger and level the log has, so
+// its conditions are evaluated, and for a message with a code the log never
+// holds, so it never matches. They are the same for the same n.
+func extraRules(n int) []ruleSpec {
+	loggers := []string{lTaskSession, lMaster, lSlave, lReloadTask, lProvider, lSchedule, lRepository}
+	levels := [][]string{{"ERROR"}, {"WARN", "ERROR"}, {"INFO"}, {"ERROR", "FATAL"}, {"DEBUG", "INFO", "WARN"}}
+	phrases := []string{"Reload failed with code", "Connection reset by peer, code", "Quota exceeded, code", "Unexpected token in script, code", "Data connection refused, code", "Section access denied, code"}
+	out := make([]ruleSpec, n)
+	for i := range out {
+		code := fmt.Sprintf(" X%04d", i+1) // the generated log has no "X" codes
+		msg := phrases[i%len(phrases)] + code
+		var m cond
+		switch i % 3 {
+		case 0:
+			m = prefix("Message", msg)
+		case 1:
+			m = contains("Message", msg)
+		default:
+			m = contains("Message", msg, "E"+code[2:]+" raised")
+		}
+		out[i] = ruleSpec{
+			id:       fmt.Sprintf("custom-%03d", i+1),
+			severity: []string{"warning", "critical"}[i%2],
+			title:    fmt.Sprintf("Custom check %d", i+1),
+			key:      []string{"TaskId", "Hostname"}[i%2],
+			conds:    []cond{eq("Logger", loggers[i%len(loggers)]), eq("Level", levels[i%len(levels)]...), m},
+		}
+	}
+	return out
+}
+
 // packs are the rule packs Herald loads besides the rule file.
 var packs = []string{"qliksense"}
 
 // heraldRules renders the non-pack specs as a Herald rule file.
-func heraldRules() string {
+func heraldRules(specs []ruleSpec) string {
 	var b strings.Builder
-	b.WriteString("# Written by the Herald benchmark (bench/driver): 17 rules an administrator\n")
+	fmt.Fprintf(&b, "# Written by the Herald benchmark (bench/driver): %d rules an administrator\n", len(specs)-packRules)
 	b.WriteString("# might add beside the qliksense pack. None matches the generated log.\n")
-	for _, r := range ruleSpecs {
+	for _, r := range specs {
 		if r.pack {
 			continue
 		}
@@ -229,10 +281,10 @@ packs = [%s]
 }
 
 // syslogNGConfig renders the equivalent syslog-ng configuration: the same
-// file read from its start, split on tabs into the same columns, the 20 rules
+// file read from its start, split on tabs into the same columns, the rules
 // as filters, and matches POSTed as NDJSON (the settings of
 // research/peers.md §2.3).
-func syslogNGConfig(logPath, url string) string {
+func syslogNGConfig(logPath, url string, specs []ruleSpec) string {
 	cols := make([]string, len(qlikgen.Columns))
 	for i, c := range qlikgen.Columns {
 		cols[i] = sngString(strings.TrimSuffix(c, "#"))
@@ -252,8 +304,8 @@ parser p_tsv {
              delimiters(chars("\t")) quote-pairs("") prefix("q.") flags(escape-none));
 };
 `, sngString(logPath), strings.Join(cols, ", "))
-	names := make([]string, len(ruleSpecs))
-	for i, r := range ruleSpecs {
+	names := make([]string, len(specs))
+	for i, r := range specs {
 		names[i] = fmt.Sprintf("filter(f_%02d)", i+1)
 		fmt.Fprintf(&b, "\n# %s\nfilter f_%02d {\n  %s\n};\n", r.id, i+1, sngFilter(r.conds))
 	}

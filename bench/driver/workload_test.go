@@ -38,16 +38,30 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
+// ruleCounts are the rule table sizes the tests check: the default, and one
+// with generated rules.
+var ruleCounts = []int{DefaultRules, 61}
+
+// specs returns the first n rules of the table.
+func specs(t testing.TB, n int) []ruleSpec {
+	t.Helper()
+	s, err := ruleTable(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // loadRules loads the benchmark's rules the way herald does: the rule file
 // and the pack, for one qlik input called scheduler.
-func loadRules(t testing.TB) (*rules.Set, parsers.Parser) {
+func loadRules(t testing.TB, specs []ruleSpec) (*rules.Set, parsers.Parser) {
 	t.Helper()
 	p, err := qlik.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "rules.toml"), []byte(heraldRules()), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "rules.toml"), []byte(heraldRules(specs)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	set, err := rules.Load([]string{"rules.toml"}, dir, packs, map[string]rules.InputInfo{
@@ -81,30 +95,52 @@ func decode(t testing.TB, p parsers.Parser, data []byte, filter parsers.Filter) 
 }
 
 func TestRuleSet(t *testing.T) {
-	set, _ := loadRules(t)
-	var got, want []string
-	for _, r := range set.Rules() {
-		got = append(got, r.ID)
+	for _, n := range append(ruleCounts, 3, 7) {
+		specs := specs(t, n)
+		set, _ := loadRules(t, specs)
+		var got, want []string
+		for _, r := range set.Rules() {
+			got = append(got, r.ID)
+		}
+		for _, r := range specs {
+			want = append(want, r.id)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if len(want) != n || !slices.Equal(got, want) {
+			t.Fatalf("herald loads rules %v,\nthe specs are %v; want the same %d", got, want, n)
+		}
+		if n == DefaultRules {
+			golden(t, "rules.toml", heraldRules(specs))
+		}
 	}
-	for _, r := range ruleSpecs {
-		want = append(want, r.id)
+	if _, err := ruleTable(2); err == nil || !strings.Contains(err.Error(), "rules 2") {
+		t.Errorf("ruleTable(2) = %v, want an error naming the count", err)
 	}
-	slices.Sort(got)
-	slices.Sort(want)
-	if len(want) != 20 || !slices.Equal(got, want) {
-		t.Fatalf("herald loads rules %v,\nthe specs are %v; want the same 20", got, want)
+	if a, b := heraldRules(specs(t, 61)), heraldRules(specs(t, 61)); a != b {
+		t.Error("the generated rules differ between calls")
 	}
-	golden(t, "rules.toml", heraldRules())
 }
 
 // TestOnlyFailuresMatch runs the generated log through the qlik parser and
 // the rules as herald does, and through the specs as syslog-ng's filters
 // read them: both must pick exactly the alert rows, each by the failed rule.
 func TestOnlyFailuresMatch(t *testing.T) {
+	for _, tc := range []struct {
+		rules int
+		rate  float64
+	}{{DefaultRules, 0.01}, {61, 0.1}, {DefaultRules, 0.001}} {
+		onlyFailuresMatch(t, tc.rules, tc.rate)
+	}
+}
+
+func onlyFailuresMatch(t *testing.T, n int, rate float64) {
 	const rows = 10_000
-	set, p := loadRules(t)
+	specs := specs(t, n)
+	set, p := loadRules(t, specs)
 	var buf bytes.Buffer
-	if _, err := qlikgen.Write(&buf, qlikgen.New(qlikgen.Options{Seed: 1}), rows); err != nil {
+	o := qlikgen.Options{Seed: 1, FailureRate: rate}
+	if _, err := qlikgen.Write(&buf, qlikgen.New(o), rows); err != nil {
 		t.Fatal(err)
 	}
 
@@ -122,13 +158,13 @@ func TestOnlyFailuresMatch(t *testing.T) {
 			keys[m.Key] = true
 		}
 	}
-	if len(keys) != rows/qlikgen.AlertEvery {
-		t.Fatalf("herald raised %d alerts, want %d", len(keys), rows/qlikgen.AlertEvery)
+	if len(keys) != o.Alerts(rows) {
+		t.Fatalf("%d rules, rate %v: herald raised %d alerts, want %d", n, rate, len(keys), o.Alerts(rows))
 	}
 
 	specKeys := map[string]bool{}
 	for _, rec := range decode(t, p, buf.Bytes(), nil) {
-		for _, r := range ruleSpecs {
+		for _, r := range specs {
 			if matchSpec(r.conds, rec.Get) {
 				if r.id != failedRule {
 					t.Fatalf("spec %s matches %q", r.id, rec.Raw)
@@ -146,11 +182,17 @@ func TestOnlyFailuresMatch(t *testing.T) {
 // checks that herald's rules (the pack included) fire that rule for it: the
 // specs syslog-ng gets say what the rules say.
 func TestSpecsMirrorHerald(t *testing.T) {
-	set, p := loadRules(t)
+	for _, n := range ruleCounts {
+		specsMirrorHerald(t, specs(t, n))
+	}
+}
+
+func specsMirrorHerald(t *testing.T, specs []ruleSpec) {
+	set, p := loadRules(t, specs)
 	ev := set.NewEvaluator()
 	samples := map[string]string{`^Slow response from master scheduler: [0-9]{5,} ms$`: "Slow response from master scheduler: 12345 ms"}
 	header := string(qlikgen.New(qlikgen.Options{}).AppendHeader(nil))
-	for _, r := range ruleSpecs {
+	for _, r := range specs {
 		for alt := range 2 { // the first and the last value of each condition
 			vals := map[string]string{
 				"Sequence#": "1", "Timestamp": "20261122T060000.000+0100", "Level": "INFO", "Hostname": "N1",
@@ -198,18 +240,26 @@ func TestSpecsMirrorHerald(t *testing.T) {
 // TestSyslogNGConfig pins the syslog-ng configuration and, when syslog-ng is
 // installed, has it check the syntax.
 func TestSyslogNGConfig(t *testing.T) {
-	conf := syslogNGConfig("/tmp/bench/syslog-ng/qlik.log", "http://127.0.0.1:12345/syslog-ng")
-	golden(t, "syslog-ng.conf", conf)
-	bin, err := exec.LookPath("syslog-ng")
-	if err != nil {
-		t.Skip("syslog-ng is not installed; the syntax is not checked")
-	}
-	path := filepath.Join(t.TempDir(), "syslog-ng.conf")
-	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(bin, "--syntax-only", "-f", path).CombinedOutput(); err != nil {
-		t.Fatalf("syslog-ng --syntax-only: %v\n%s", err, out)
+	for _, n := range ruleCounts {
+		conf := syslogNGConfig("/tmp/bench/syslog-ng/qlik.log", "http://127.0.0.1:12345/syslog-ng", specs(t, n))
+		if n == DefaultRules {
+			golden(t, "syslog-ng.conf", conf)
+		}
+		if got := strings.Count(conf, "\nfilter f_"); got != n+1 { // the rules and their union
+			t.Errorf("%d rules: %d filters, want %d", n, got, n+1)
+		}
+		bin, err := exec.LookPath("syslog-ng")
+		if err != nil {
+			t.Log("SKIPPED: syslog-ng is not installed; the syntax is not checked")
+			continue
+		}
+		path := filepath.Join(t.TempDir(), "syslog-ng.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(bin, "--syntax-only", "-f", path).CombinedOutput(); err != nil {
+			t.Fatalf("%d rules: syslog-ng --syntax-only: %v\n%s", n, err, out)
+		}
 	}
 }
 

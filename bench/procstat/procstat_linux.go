@@ -132,6 +132,19 @@ func readStatus(p *Proc) error {
 	return nil
 }
 
+// ReadMemory returns the memory of process pid from /proc/PID/smaps_rollup.
+// The kernel walks the process's mappings under its memory-map lock to
+// produce it, which costs the process little at a sampling interval of tens
+// of milliseconds.
+func ReadMemory(pid int) (Memory, error) {
+	name := fmt.Sprintf("/proc/%d/smaps_rollup", pid)
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return Memory{}, fmt.Errorf("procstat: %w", err)
+	}
+	return parseSmapsRollup(name, b)
+}
+
 // Supported reports whether this system has the /proc this package reads.
 func Supported() bool {
 	_, err := os.Stat("/proc/self/stat")

@@ -98,3 +98,22 @@ func TestReadGone(t *testing.T) {
 		t.Fatal("Read of a pid that does not exist did not fail")
 	}
 }
+
+func TestReadMemorySelf(t *testing.T) {
+	m, err := ReadMemory(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Read(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PSS divides shared pages, so it is at most the resident size; a Go
+	// test binary has a heap, so some of it is anonymous.
+	if m.PSS <= 0 || m.Anonymous <= 0 || m.PSS > p.PeakRSS || m.Anonymous > m.PSS+p.RSSAnon {
+		t.Errorf("memory %+v with RSS %d (anon %d), peak %d: want 0 < Anonymous, 0 < PSS ≤ peak RSS", m, p.RSS, p.RSSAnon, p.PeakRSS)
+	}
+	if _, err := ReadMemory(1 << 30); err == nil {
+		t.Error("ReadMemory of a pid that does not exist did not fail")
+	}
+}

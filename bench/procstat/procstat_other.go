@@ -15,5 +15,8 @@ func Read(pid int) (Proc, error) { return Proc{}, errUnsupported }
 // Tree returns snapshots of pid and its descendants. Only Linux is supported.
 func Tree(pid int) ([]Proc, error) { return nil, errUnsupported }
 
+// ReadMemory returns the memory of process pid. Only Linux is supported.
+func ReadMemory(pid int) (Memory, error) { return Memory{}, errUnsupported }
+
 // Supported reports whether this system has the /proc this package reads.
 func Supported() bool { return false }

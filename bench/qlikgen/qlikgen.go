@@ -2,7 +2,8 @@
 // benchmarks: the columns, line endings and logger/message mix of a real
 // <HOST>_System_Scheduler.txt, reproducible byte for byte from a seed.
 //
-// Every AlertEvery-th row is the final outcome of a failed reload
+// A fixed share of the rows (Options.FailureRate, by default every
+// AlertEvery-th row) is the final outcome of a failed reload
 // ("Execution State Change to FinishedFail" from the master's TaskSession
 // logger) of a task that occurs nowhere else, with its own TaskId and
 // ExecutionId, so each such row raises exactly one alert of the qliksense rule
@@ -14,14 +15,24 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"time"
 )
 
-// AlertEvery is how often a row is an alert: rows AlertEvery-1, 2*AlertEvery-1,
-// ... (0-based), so n rows hold n/AlertEvery alerts.
+// AlertEvery is how often a row is an alert at the default failure rate: rows
+// AlertEvery-1, 2*AlertEvery-1, ... (0-based), so n rows hold n/AlertEvery
+// alerts.
 const AlertEvery = 100
+
+// DefaultFailureRate is the share of rows that are alerts when
+// Options.FailureRate is zero.
+const DefaultFailureRate = 1.0 / AlertEvery
+
+// ratePrecision is the unit failure rates are rounded to: parts per million,
+// so that which rows are alerts is decided in integers, exactly.
+const ratePrecision = 1_000_000
 
 // Columns are the header's column names, in file order: the documented trace
 // log columns followed by the scheduler's task columns, as in
@@ -112,6 +123,48 @@ type Options struct {
 	Host string
 	// Start is the first row's time. Default 2026-11-22 06:00:00 +01:00.
 	Start time.Time
+	// FailureRate is the share of rows that are alerts, 0 < FailureRate ≤ 1,
+	// in steps of one per million; zero means DefaultFailureRate. Alerts are
+	// spread evenly: the first n rows hold exactly
+	// floor(n × FailureRate) of them (see Options.Alerts).
+	FailureRate float64
+	// NoAlerts makes no row an alert, whatever FailureRate says: the log of a
+	// baseline run that reads as many rows without raising anything.
+	NoAlerts bool
+}
+
+// Validate reports an out-of-range FailureRate.
+func (o Options) Validate() error {
+	if o.FailureRate == 0 || o.NoAlerts {
+		return nil
+	}
+	if !(o.FailureRate > 0 && o.FailureRate <= 1) || math.Round(o.FailureRate*ratePrecision) < 1 {
+		return fmt.Errorf("failure rate %v: want a share of rows above 0 (at least 0.000001) and at most 1", o.FailureRate)
+	}
+	return nil
+}
+
+// perMillion is how many rows in a million are alerts.
+func (o Options) perMillion() int64 {
+	switch {
+	case o.NoAlerts:
+		return 0
+	case o.FailureRate == 0:
+		return ratePrecision / AlertEvery
+	}
+	return int64(math.Round(o.FailureRate * ratePrecision))
+}
+
+// Alerts returns how many of the first rows rows are alerts.
+func (o Options) Alerts(rows int) int {
+	return int(int64(rows) * o.perMillion() / ratePrecision)
+}
+
+// isAlert reports whether row i (0-based) is an alert: whether the count of
+// alerts up to and including it is one more than before it. At the default
+// rate that is every 100th row, as it always was.
+func isAlert(i int, perMillion int64) bool {
+	return (int64(i)+1)*perMillion/ratePrecision != int64(i)*perMillion/ratePrecision
 }
 
 // Alert identifies an alert row: the rule pack keys its alert by TaskID.
@@ -128,13 +181,18 @@ type Generator struct {
 	now     time.Time
 	rows    int
 	alerts  int
+	rate    int64 // alerts per million rows
 	pool    []task
 	picks   []int // routine index per weight unit
 	scratch []byte
 }
 
-// New returns a generator positioned before the first row.
+// New returns a generator positioned before the first row. It panics if
+// o.Validate fails: callers that take the rate from a user check it first.
 func New(o Options) *Generator {
+	if err := o.Validate(); err != nil {
+		panic("qlikgen: " + err.Error())
+	}
 	if o.Host == "" {
 		o.Host = "QS-NODE1"
 	}
@@ -145,6 +203,7 @@ func New(o Options) *Generator {
 		rnd:  rand.New(rand.NewPCG(o.Seed, 0x9e3779b97f4a7c15)),
 		host: o.Host,
 		now:  o.Start,
+		rate: o.perMillion(),
 	}
 	for i, r := range routines {
 		for range r.weight {
@@ -185,7 +244,7 @@ func (g *Generator) AppendHeader(dst []byte) []byte {
 // AppendRow appends the next row, ended by CRLF, and reports whether it is an
 // alert.
 func (g *Generator) AppendRow(dst []byte) ([]byte, bool) {
-	if g.rows%AlertEvery == AlertEvery-1 {
+	if isAlert(g.rows, g.rate) {
 		dst, _ = g.AppendAlert(dst)
 		return dst, true
 	}

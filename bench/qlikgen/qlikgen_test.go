@@ -164,3 +164,64 @@ func BenchmarkWrite(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestFailureRate checks that each rate gives exactly floor(rows × rate)
+// alerts, spread evenly (never two alert rows closer than 1/rate rounded
+// down), that the default rate is every 100th row, and that NoAlerts gives
+// none.
+func TestFailureRate(t *testing.T) {
+	for _, tc := range []struct {
+		o       Options
+		rows    int
+		alerts  int
+		minStep int
+	}{
+		{Options{}, 10_000, 100, 100},
+		{Options{FailureRate: 0.01}, 10_000, 100, 100},
+		{Options{FailureRate: 0.001}, 10_000, 10, 1000},
+		{Options{FailureRate: 0.1}, 10_000, 1000, 10},
+		{Options{FailureRate: 0.1}, 9_999, 999, 10},
+		{Options{FailureRate: 0.003}, 1000, 3, 333},
+		{Options{FailureRate: 1}, 50, 50, 1},
+		{Options{FailureRate: 0.5, NoAlerts: true}, 10_000, 0, 0},
+	} {
+		g := New(tc.o)
+		var buf []byte
+		last, alerts := -1, 0
+		for i := range tc.rows {
+			var alert bool
+			buf, alert = g.AppendRow(buf[:0])
+			if !alert {
+				continue
+			}
+			if !strings.Contains(string(buf), "\t"+FailedMessage+"\t") {
+				t.Fatalf("%+v: row %d is an alert without %q: %q", tc.o, i, FailedMessage, buf)
+			}
+			if last >= 0 && i-last < tc.minStep {
+				t.Fatalf("%+v: alert rows %d and %d are closer than %d", tc.o, last, i, tc.minStep)
+			}
+			if tc.o.FailureRate == 0 && i%AlertEvery != AlertEvery-1 {
+				t.Fatalf("default rate: row %d is an alert, want only every %dth", i, AlertEvery)
+			}
+			last = i
+			alerts++
+		}
+		if alerts != tc.alerts || g.Alerts() != tc.alerts || tc.o.Alerts(tc.rows) != tc.alerts {
+			t.Errorf("%+v, %d rows: %d alert rows, Generator.Alerts %d, Options.Alerts %d; want %d",
+				tc.o, tc.rows, alerts, g.Alerts(), tc.o.Alerts(tc.rows), tc.alerts)
+		}
+	}
+}
+
+func TestFailureRateValidate(t *testing.T) {
+	for _, r := range []float64{-0.1, 1.5, 1e-9} {
+		if err := (Options{FailureRate: r}).Validate(); err == nil || !strings.Contains(err.Error(), "failure rate") {
+			t.Errorf("rate %v: Validate = %v, want an error naming the failure rate", r, err)
+		}
+	}
+	for _, r := range []float64{0, 1e-6, 0.001, 1} {
+		if err := (Options{FailureRate: r}).Validate(); err != nil {
+			t.Errorf("rate %v: %v", r, err)
+		}
+	}
+}

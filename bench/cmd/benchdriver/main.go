@@ -1,8 +1,9 @@
 // Command benchdriver runs Herald's whole-process benchmark and prints the
 // results against the performance budget:
 //
-//	go run ./bench/cmd/benchdriver            # 1,000,000 rows, 30 s idle window
-//	go run ./bench/cmd/benchdriver -smoke     # 20,000 rows, a few seconds
+//	go run ./bench/cmd/benchdriver                          # 1,000,000 rows, 1 % failures, 30 s idle window
+//	go run ./bench/cmd/benchdriver -rates 0.001,0.01,0.1    # the README's table: a column per failure rate
+//	go run ./bench/cmd/benchdriver -smoke                   # 20,000 rows, a few seconds
 //
 // It exits 1 when the run could not be measured (a build or process failed,
 // alerts did not arrive, or arrived wrong) and 0 otherwise, budget misses
@@ -17,15 +18,21 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald/bench/driver"
+	"github.com/heraldhq/herald/bench/qlikgen"
 )
 
 func main() {
 	var o driver.Options
-	flag.IntVar(&o.Rows, "lines", 1_000_000, "log rows to generate (one in 100 raises an alert)")
+	flag.IntVar(&o.Rows, "lines", 1_000_000, "log rows to generate")
+	rate := flag.Float64("failure-rate", qlikgen.DefaultFailureRate, "share of rows that are failed reloads, each raising an alert")
+	rates := flag.String("rates", "", "comma-separated failure rates, each a run of its own, e.g. 0.001,0.01,0.1 (overrides -failure-rate)")
+	flag.IntVar(&o.Rules, "rules", driver.DefaultRules, "rules both herald and syslog-ng get (at least 3; beyond 20 they are generated)")
 	flag.IntVar(&o.Latency, "latency", 200, "alert rows appended one at a time for the latency measurement")
 	flag.DurationVar(&o.Idle, "idle", 30*time.Second, "how long idle CPU is measured")
 	flag.DurationVar(&o.Settle, "settle", 3*time.Second, "pause before the idle measurement")
@@ -57,6 +64,18 @@ func main() {
 		}
 		if !set["settle"] {
 			o.Settle = 500 * time.Millisecond
+		}
+	}
+	o.FailureRates = []float64{*rate}
+	if *rates != "" {
+		o.FailureRates = nil
+		for f := range strings.SplitSeq(*rates, ",") {
+			r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "benchdriver: -rates %q: %q is not a number\n", *rates, f)
+				os.Exit(2)
+			}
+			o.FailureRates = append(o.FailureRates, r)
 		}
 	}
 	level := slog.LevelInfo
