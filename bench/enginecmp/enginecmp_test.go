@@ -17,6 +17,9 @@
 //   - bbolt-append: bbolt-lean with alerts keyed by the order in which they
 //     first fired (an in-memory map from rule and key to that number), so a
 //     new alert lands on the last page instead of a random one.
+//   - bbolt-seqidx: bbolt-full with alerts keyed by firing order and the
+//     alerts_by_key index mapping key and rule to that number, on disk (no
+//     map in memory); dedup ids as today.
 package enginecmp
 
 import (
@@ -160,6 +163,9 @@ type boltEngine struct {
 	// this map, built at open in a real store, finds an alert's number by
 	// rule and key.
 	byKey map[string]uint64
+	// seqIndex is the full layout with alerts keyed by firing order and
+	// alerts_by_key mapping key and rule to that number, on disk.
+	seqIndex bool
 }
 
 var (
@@ -213,6 +219,28 @@ func (e *boltEngine) fire(n, count int, sync bool) error {
 					return err
 				}
 				e.byKey[string(ak)] = seq
+			} else if e.seqIndex {
+				id := []byte("dedup\x00" + a.Rule + "\x00" + a.Key)
+				if tx.Bucket(bSeen).Get(id) != nil {
+					return fmt.Errorf("%s seen", id)
+				}
+				if err := tx.Bucket(bSeen).Put(id, u64(uint64(t0.UnixNano()))); err != nil {
+					return err
+				}
+				idx := tx.Bucket(bIndex)
+				ik := lengthPrefixed(a.Key, a.Rule)
+				if idx.Get(ik) != nil {
+					return fmt.Errorf("alert %s exists", a.Key)
+				}
+				alerts.FillPercent = 1
+				seq, _ := alerts.NextSequence()
+				raw, _ := json.Marshal(a)
+				if err := alerts.Put(u64(seq), raw); err != nil {
+					return err
+				}
+				if err := idx.Put(ik, u64(seq)); err != nil {
+					return err
+				}
 			} else if e.lean {
 				if v := alerts.Get(ak); v != nil {
 					return fmt.Errorf("alert %s exists", a.Key)
@@ -265,6 +293,9 @@ func (e *boltEngine) dispatch(limit int, sync bool) (int, error) {
 			ak := lengthPrefixed(ent.Event.Rule, ent.Event.Key)
 			if e.byKey != nil {
 				ak = u64(e.byKey[string(ak)])
+			}
+			if e.seqIndex {
+				ak = tx.Bucket(bIndex).Get(lengthPrefixed(ent.Event.Key, ent.Event.Rule))
 			}
 			if raw := alerts.Get(ak); bytes.Contains(raw, refsKey) {
 				return fmt.Errorf("unexpected refs")
@@ -492,6 +523,13 @@ func BenchmarkEngines(b *testing.B) {
 		{"bbolt-full", func(dir string) (engine, error) { return openBolt(dir, false) }},
 		{"bbolt-lean", func(dir string) (engine, error) { return openBolt(dir, true) }},
 		{"bbolt-append", func(dir string) (engine, error) { return openBoltAppend(dir) }},
+		{"bbolt-seqidx", func(dir string) (engine, error) {
+			e, err := openBolt(dir, false)
+			if e != nil {
+				e.seqIndex = true
+			}
+			return e, err
+		}},
 		{"pebble-full", func(dir string) (engine, error) { return openPebble(dir, false) }},
 		{"pebble-lean", func(dir string) (engine, error) { return openPebble(dir, true) }},
 	}

@@ -4,7 +4,7 @@
 set -e
 cd "$(dirname "$0")"
 go test -c -o /tmp/enginecmp.test .
-for v in state bbolt-full bbolt-lean bbolt-append pebble-full pebble-lean; do
+for v in state bbolt-full bbolt-lean bbolt-append bbolt-seqidx pebble-full pebble-lean; do
 	for open in 10k 100k; do
 		/tmp/enginecmp.test -test.run XXX -test.bench "Engines/$v/open=$open\$" -test.benchtime "${1:-300x}" | grep Benchmark
 	done
