@@ -251,8 +251,15 @@ func (t *Tx) PutAlert(a Alert) error {
 	if err != nil {
 		return fmt.Errorf("state: put alert %q/%q: %w", a.Rule, a.Key, err)
 	}
-	if err := t.tx.Bucket(bucketAlertKeys).Put(indexKey(a.Key, a.Rule), nil); err != nil {
-		return fmt.Errorf("state: index alert %q/%q: %w", a.Rule, a.Key, err)
+	// Most puts change an alert that is already indexed (a repeat, a
+	// resolution, a reference). Putting its index entry again would copy a
+	// page of the index, chosen at random by the key, in every commit.
+	idx := t.tx.Bucket(bucketAlertKeys)
+	ik := indexKey(a.Key, a.Rule)
+	if got, _ := idx.Cursor().Seek(ik); !bytes.Equal(got, ik) {
+		if err := idx.Put(ik, nil); err != nil {
+			return fmt.Errorf("state: index alert %q/%q: %w", a.Rule, a.Key, err)
+		}
 	}
 	if t.alerts == nil {
 		t.alerts = map[string]*Alert{}
