@@ -105,7 +105,7 @@ func TestCheckReadsSecretSources(t *testing.T) {
 
 		missing := filepath.Join(dir, "nope.env")
 		_, stderr, code = runHerald(t, "--env-file", missing, "check", "--config", cfg)
-		if want := "herald: --env-file " + missing + " does not exist"; code != 2 || !strings.Contains(stderr, want) {
+		if want := "--env-file " + missing + " does not exist"; code != 2 || !strings.Contains(stderr, want) {
 			t.Errorf("missing --env-file: exit %d, stderr %q; want 2 and %q", code, stderr, want)
 		}
 	})
@@ -174,7 +174,8 @@ func TestServiceInstallRefusesWhatCheckRejects(t *testing.T) {
 	cfg := secretsConfig(t, dir, "ftp://connect.signl4.com/webhook/${HERALD_E2E_ENV_SECRET}")
 	writeSecretFile(t, filepath.Join(dir, "herald.env"), "HERALD_E2E_ENV_SECRET="+secretsE2E+"\n", 0o600)
 	stdout, stderr, code := runHerald(t, "service", "install", "--config", cfg)
-	want := "herald: " + cfg + `: sink "pager": url: must start with https:// or http://`
+	// Placed at the sink's line, as herald check places it.
+	want := "herald: " + cfg + `:15:1: sink "pager": url: must start with https:// or http://`
 	if code != 2 || !strings.Contains(stderr, want) {
 		t.Errorf("service install: exit %d, stderr %q; want 2 and %q", code, stderr, want)
 	}
