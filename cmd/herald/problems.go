@@ -25,7 +25,7 @@ const (
 
 // problem is one thing wrong with a config or a rule file, placed in the file
 // that holds it. Its fields are the JSON of `herald check --format json`,
-// documented in docs/_incoming/check.md: keep them stable.
+// documented in docs/configuration.md (JSON output for tools): keep them stable.
 type problem struct {
 	Severity string `json:"severity"` // error or warning
 	File     string `json:"file"`     // the config as given to --config, or a rule file
