@@ -88,7 +88,7 @@ func TestFileReference(t *testing.T) {
 	}
 	noEnv := Options{Sources: []Source{source("the environment", map[string]string{"ALERTS_TOKEN": strings.Repeat("t", 40)})}}
 
-	src := strings.Replace(minimalSecrets, "${SIGNL4_TEAM_SECRET}", "${file:"+secret+"}", 1)
+	src := strings.Replace(minimalSecrets, "${SIGNL4_TEAM_SECRET}", "${file:"+filepath.ToSlash(secret)+"}", 1)
 	c, err := ParseWith("herald.toml", []byte(src), noEnv)
 	if err != nil {
 		t.Fatal(err)
@@ -113,7 +113,8 @@ func TestFileReference(t *testing.T) {
 		t.Errorf("two trailing newlines: got %q, want %q", got, "a\n")
 	}
 
-	missing := filepath.Join(dir, "nope")
+	// Forward slashes: a TOML basic string would read C:\Users as an escape.
+	missing := filepath.ToSlash(filepath.Join(dir, "nope"))
 	src = strings.Replace(minimalSecrets, "${SIGNL4_TEAM_SECRET}", "${file:"+missing+"}", 1)
 	_, err = ParseWith("herald.toml", []byte(src), noEnv)
 	want := "herald.toml:14:1: sink[0].config.url: secret file " + missing + " does not exist"
@@ -151,7 +152,7 @@ func TestSecretsFromFilesAreRedacted(t *testing.T) {
 	src := `
 [agent]
 host = "node1"
-log_level = "${file:` + f + `}"
+log_level = "${file:` + filepath.ToSlash(f) + `}"
 
 [[input]]
 name = "scheduler"
