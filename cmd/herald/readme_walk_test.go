@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -82,21 +83,13 @@ func newLinuxWalk(t *testing.T) *linuxWalk {
 	srv := httptest.NewServer(w.fake)
 	t.Cleanup(srv.Close)
 
-	// [server] listen is a fixed port that another test may hold: take a free one.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := l.Addr().String()
-	l.Close()
-
 	w.mapPaths = strings.NewReplacer(
 		"/etc/herald", filepath.Join(root, "etc", "herald"),
 		"/var/lib/herald", filepath.Join(root, "var", "lib", "herald"),
 		"/usr/local/bin", filepath.Join(root, "usr", "local", "bin"),
 		"/mnt/qlik/Log", w.share,
 		"https://connect.signl4.com", srv.URL,
-		"127.0.0.1:9308", listen,
+		"127.0.0.1:9308", freeLoopbackAddr(t),
 	)
 	for _, d := range []string{filepath.Join(root, "usr", "local", "bin"), filepath.Join(w.share, "Scheduler", "Trace")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -105,34 +98,15 @@ func newLinuxWalk(t *testing.T) *linuxWalk {
 	}
 	// The share holds the scheduler log as it was at install time: its header
 	// and the master's first line. The reloads come later (appendQuickstart).
-	quick := w.quickstartLog()
-	if err := os.WriteFile(w.schedulerLog(), []byte(strings.Join(quick[:2], "")), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeQuickstartStart(t, w.schedulerLog())
 
-	// The admin's herald is the one install put in /usr/local/bin, and no
-	// SIGNL4_TEAM_SECRET of ours may shadow herald.env's.
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PATH=") && !strings.HasPrefix(kv, "SIGNL4_TEAM_SECRET=") {
-			w.env = append(w.env, kv)
-		}
-	}
-	w.env = append(w.env, "PATH="+filepath.Join(root, "usr", "local", "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
+	// The admin's herald is the one install put in /usr/local/bin.
+	w.env = append(walkEnv("PATH"), "PATH="+filepath.Join(root, "usr", "local", "bin")+string(os.PathListSeparator)+os.Getenv("PATH"))
 	return w
 }
 
 func (w *linuxWalk) schedulerLog() string {
 	return filepath.Join(w.share, "Scheduler", "Trace", "QS-NODE1_System_Scheduler.txt")
-}
-
-// quickstartLog returns the lines of examples/quickstart's scheduler log,
-// each with its "\n".
-func (w *linuxWalk) quickstartLog() []string {
-	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "quickstart", "QS-NODE1_System_Scheduler.txt"))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return strings.SplitAfter(string(b), "\n")
 }
 
 // writeFile is a file=PATH step: the block written to the mapped path, whose
@@ -206,34 +180,9 @@ func (w *linuxWalk) runOnce(n int, line string) {
 		t.Fatalf("README.md:%d: the first %s sent %d requests to SIGNL4 from a log it should start at the end of: %+v", n, line, len(reqs), reqs)
 	}
 
-	f, err := os.OpenFile(w.schedulerLog(), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteString(strings.Join(w.quickstartLog()[2:], "")); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	appendQuickstartReloads(t, w.schedulerLog())
 	w.sh(n, line)
-
-	sales, ok := w.fake.Alert(salesTaskID)
-	if !ok || sales.StatusCode != fakesignl4.StatusClosed || !strings.Contains(sales.Title, "Sales dashboard") {
-		t.Errorf("README.md:%d: SIGNL4 alert of Sales dashboard = %+v (found %v), want one raised and closed", n, sales, ok)
-	}
-	finance, ok := w.fake.Alert(financeTaskID)
-	if !ok || finance.StatusCode != fakesignl4.StatusNew || !strings.Contains(finance.Title, "Finance KPIs") {
-		t.Errorf("README.md:%d: SIGNL4 alert of Finance KPIs = %+v (found %v), want a new one", n, finance, ok)
-	}
-	if got := len(w.fake.Alerts()); got != 2 {
-		t.Errorf("README.md:%d: SIGNL4 holds %d alerts, want 2: %+v", n, got, w.fake.Alerts())
-	}
-	for _, r := range w.fake.Requests() {
-		if !strings.HasPrefix(r.Path, "/webhook/your-team-secret") {
-			t.Errorf("README.md:%d: SIGNL4 request to %s, want /webhook/your-team-secret (the secret from herald.env)", n, r.Path)
-		}
-	}
+	assertPaged(t, n, w.fake)
 }
 
 // sh runs line with the admin's paths mapped, in the admin's working
@@ -280,4 +229,91 @@ func shellLines(text string) []shellLine {
 		}
 	}
 	return lines
+}
+
+// walkEnv is the test's environment without the variables named in drop, and
+// without SIGNL4_TEAM_SECRET, which would shadow herald.env's.
+func walkEnv(drop ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if name != "SIGNL4_TEAM_SECRET" && !slices.Contains(drop, name) {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// freeLoopbackAddr returns a free loopback address for the walk's [server]
+// listen, whose documented port another test or agent may hold.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// quickstartLog returns the lines of examples/quickstart's scheduler log,
+// each with its "\n".
+func quickstartLog(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "examples", "quickstart", "QS-NODE1_System_Scheduler.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.SplitAfter(string(b), "\n")
+}
+
+// writeQuickstartStart writes the scheduler log as it is at install time: the
+// quickstart log's header and the master's first line. The reloads come
+// later (appendQuickstartReloads).
+func writeQuickstartStart(t *testing.T, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(quickstartLog(t)[:2], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// appendQuickstartReloads writes the rest of the quickstart log, its reloads,
+// as the scheduler would after the install.
+func appendQuickstartReloads(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(strings.Join(quickstartLog(t)[2:], "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// assertPaged checks that the quickstart reloads reached SIGNL4 with the
+// secret from herald.env: Sales dashboard raised and closed, Finance KPIs new.
+func assertPaged(t *testing.T, n int, fake *fakesignl4.Server) {
+	t.Helper()
+	sales, ok := fake.Alert(salesTaskID)
+	if !ok || sales.StatusCode != fakesignl4.StatusClosed || !strings.Contains(sales.Title, "Sales dashboard") {
+		t.Errorf("README.md:%d: SIGNL4 alert of Sales dashboard = %+v (found %v), want one raised and closed", n, sales, ok)
+	}
+	finance, ok := fake.Alert(financeTaskID)
+	if !ok || finance.StatusCode != fakesignl4.StatusNew || !strings.Contains(finance.Title, "Finance KPIs") {
+		t.Errorf("README.md:%d: SIGNL4 alert of Finance KPIs = %+v (found %v), want a new one", n, finance, ok)
+	}
+	if got := len(fake.Alerts()); got != 2 {
+		t.Errorf("README.md:%d: SIGNL4 holds %d alerts, want 2: %+v", n, got, fake.Alerts())
+	}
+	for _, r := range fake.Requests() {
+		if !strings.HasPrefix(r.Path, "/webhook/your-team-secret") {
+			t.Errorf("README.md:%d: SIGNL4 request to %s, want /webhook/your-team-secret (the secret from herald.env)", n, r.Path)
+		}
+	}
 }
