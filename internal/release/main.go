@@ -14,9 +14,9 @@
 //	dist/herald-v1.2.0-windows-amd64.zip
 //	dist/SHA256SUMS
 //
-// The MSI and the zip install herald.exe in C:\Program Files\Herald, and the
-// sample config (examples/windows/herald.toml) and secrets file
-// (examples/windows/herald.env) in C:\ProgramData\Herald. The MSI is built with wixl and msibuild
+// The MSI and the zip install herald.exe in C:\Program Files\Herald and the
+// sample config (examples/windows/herald.toml) as
+// C:\ProgramData\Herald\herald.toml. The MSI is built with wixl and msibuild
 // from Debian's msitools (.ci/release installs them).
 //
 // The version defaults to `git describe --tags --always --dirty`, the commit
@@ -57,7 +57,6 @@ type options struct {
 	Pkg                   string   // the main package
 	Name                  string   // the binary's base name
 	WindowsConfig         string   // the sample herald.toml the Windows packages install
-	WindowsEnv            string   // the sample herald.env they install; empty: herald.env beside WindowsConfig
 	MSI                   bool     // build the MSI (needs msitools) besides the zip
 }
 
@@ -81,7 +80,6 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.Pkg, "pkg", "./cmd/herald", "main package to build")
 	fs.StringVar(&o.Name, "name", "herald", "binary name")
 	fs.StringVar(&o.WindowsConfig, "windows-config", filepath.FromSlash("examples/windows/herald.toml"), "sample config the Windows zip and MSI install")
-	fs.StringVar(&o.WindowsEnv, "windows-env", "", "sample herald.env the Windows zip and MSI install (default: herald.env beside -windows-config)")
 	fs.BoolVar(&o.MSI, "msi", true, "build the Windows MSI (needs wixl and msibuild from msitools)")
 	fs.BoolVar(&printLdflags, "print-ldflags", false, "print the -ldflags value and exit without building")
 	if err := fs.Parse(args); err != nil {

@@ -21,21 +21,17 @@ import (
 
 // The Windows installer's identities. The UpgradeCode ties every Herald MSI
 // together, so installing a newer one replaces the older (a major upgrade);
-// the component GUIDs name "herald.exe in Program Files\Herald", "the
-// sample config in ProgramData\Herald" and "the sample herald.env in
-// ProgramData\Herald" across all versions. Never change them.
+// the component GUIDs name "herald.exe in Program Files\Herald" and "the
+// sample config in ProgramData\Herald" across all versions. Never change them.
 const (
 	msiUpgradeCode   = "31b30155-23de-4a7d-bfad-9ad4210e365e"
 	msiExeComponent  = "32854cc0-2872-4cc6-92da-ac65e89ae5cf"
 	msiConfComponent = "3caaeffe-5d09-4d90-a150-c48d5f12075b"
-	msiEnvComponent  = "e243d9d0-1fde-4f81-9b62-36cd0c605447"
 )
 
-// Component attributes (Windows Installer, Component table): the config and
-// herald.env are installed once, never overwritten by a later install, and
-// left behind on uninstall, so the admin's edits and secrets survive both.
-// NeverOverwrite looks at a component's key path only, so each file is a
-// component of its own.
+// Component attributes (Windows Installer, Component table): the config is
+// installed once, never overwritten by a later install, and left behind on
+// uninstall, so the admin's edits and secrets survive both.
 const (
 	msidbComponentAttributesPermanent      = 0x10
 	msidbComponentAttributesNeverOverwrite = 0x80
@@ -49,37 +45,23 @@ const (
 	confDir = "ProgramData/Herald"
 )
 
-// windowsEnv is the sample herald.env the Windows packages install: -windows-env,
-// or herald.env beside the sample config, as herald reads it on the node.
-func (o *options) windowsEnv() string {
-	if o.WindowsEnv != "" {
-		return o.WindowsEnv
-	}
-	return filepath.Join(filepath.Dir(o.WindowsConfig), "herald.env")
-}
-
 // windowsName is the published name of a Windows artefact, such as
 // herald-v1.2.0-windows-amd64.msi.
 func (o *options) windowsName(ext string) string {
 	return fmt.Sprintf("%s-%s-windows-amd64.%s", o.Name, o.Version, ext)
 }
 
-// packageWindows wraps the built herald.exe (exe, inside o.Out), the sample
-// config and the sample herald.env into the zip and the MSI, and returns
-// their file names.
+// packageWindows wraps the built herald.exe (exe, inside o.Out) and the
+// sample config into the zip and the MSI, and returns their file names.
 func packageWindows(ctx context.Context, o options, exe string, log io.Writer) ([]string, error) {
 	conf, err := os.ReadFile(o.WindowsConfig)
 	if err != nil {
 		return nil, fmt.Errorf("reading the sample config for the Windows packages (-windows-config): %w", err)
 	}
-	env, err := os.ReadFile(o.windowsEnv())
-	if err != nil {
-		return nil, fmt.Errorf("reading the sample herald.env for the Windows packages (-windows-env): %w", err)
-	}
 	date, _ := time.Parse(time.RFC3339, o.Date) // validated by fill
 	zipName := o.windowsName("zip")
 	fmt.Fprintf(log, "packaging %s\n", filepath.Join(o.Out, zipName))
-	if err := writeZip(filepath.Join(o.Out, zipName), filepath.Join(o.Out, exe), o.Name+".exe", conf, env, date); err != nil {
+	if err := writeZip(filepath.Join(o.Out, zipName), filepath.Join(o.Out, exe), o.Name+".exe", conf, date); err != nil {
 		return nil, fmt.Errorf("%s: %w", zipName, err)
 	}
 	if !o.MSI {
@@ -87,7 +69,7 @@ func packageWindows(ctx context.Context, o options, exe string, log io.Writer) (
 	}
 	msiName := o.windowsName("msi")
 	fmt.Fprintf(log, "packaging %s\n", filepath.Join(o.Out, msiName))
-	if err := buildMSI(ctx, o, filepath.Join(o.Out, exe), o.WindowsConfig, o.windowsEnv(), filepath.Join(o.Out, msiName)); err != nil {
+	if err := buildMSI(ctx, o, filepath.Join(o.Out, exe), o.WindowsConfig, filepath.Join(o.Out, msiName)); err != nil {
 		return nil, fmt.Errorf("%s: %w", msiName, err)
 	}
 	return []string{zipName, msiName}, nil
@@ -96,7 +78,7 @@ func packageWindows(ctx context.Context, o options, exe string, log io.Writer) (
 // writeZip writes the zip: the same layout as the MSI installs, so unpacking
 // it at C:\ on a new node gives the same result. Entries are in a fixed order
 // with the build date as their time, so the same commit gives the same bytes.
-func writeZip(path, exe, exeName string, conf, env []byte, date time.Time) (err error) {
+func writeZip(path, exe, exeName string, conf []byte, date time.Time) (err error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -126,9 +108,6 @@ func writeZip(path, exe, exeName string, conf, env []byte, date time.Time) (err 
 		return err
 	}
 	if err := add(confDir+"/herald.toml", bytes.NewReader(conf)); err != nil {
-		return err
-	}
-	if err := add(confDir+"/herald.env", bytes.NewReader(env)); err != nil {
 		return err
 	}
 	return zw.Close()
@@ -205,16 +184,12 @@ var wxs = template.Must(template.New("wxs").Funcs(template.FuncMap{"xml": xmlEsc
           <Component Id="HeraldConfig" Guid="{{.ConfComponent}}" Win64="yes">
             <File Id="HeraldToml" Name="herald.toml" Source="herald.toml" KeyPath="yes"/>
           </Component>
-          <Component Id="HeraldEnv" Guid="{{.EnvComponent}}" Win64="yes">
-            <File Id="HeraldEnvFile" Name="herald.env" Source="herald.env" KeyPath="yes"/>
-          </Component>
         </Directory>
       </Directory>
     </Directory>
     <Feature Id="Herald" Title="Herald" Level="1">
       <ComponentRef Id="HeraldExe"/>
       <ComponentRef Id="HeraldConfig"/>
-      <ComponentRef Id="HeraldEnv"/>
     </Feature>
   </Product>
 </Wix>
@@ -226,9 +201,9 @@ func xmlEscape(s string) (string, error) {
 	return b.String(), err
 }
 
-// buildMSI builds the MSI at path with wixl, then marks the config and
-// herald.env components permanent and never overwritten with msibuild.
-func buildMSI(ctx context.Context, o options, exe, conf, env, path string) error {
+// buildMSI builds the MSI at path with wixl, then marks the config component
+// permanent and never overwritten with msibuild.
+func buildMSI(ctx context.Context, o options, exe, conf, path string) error {
 	version, err := msiVersion(o.Version)
 	if err != nil {
 		return err
@@ -243,20 +218,19 @@ func buildMSI(ctx context.Context, o options, exe, conf, env, path string) error
 		// Upper case, as Windows Installer writes GUIDs and compares them.
 		"ProductCode": strings.ToUpper(productCode(o.Version)), "UpgradeCode": strings.ToUpper(msiUpgradeCode),
 		"ExeComponent": strings.ToUpper(msiExeComponent), "ConfComponent": strings.ToUpper(msiConfComponent),
-		"EnvComponent": strings.ToUpper(msiEnvComponent),
-		"MSIVersion":   version, "Version": o.Version, "Commit": o.Commit,
+		"MSIVersion": version, "Version": o.Version, "Commit": o.Commit,
 	})
 	if err != nil {
 		return err
 	}
 	// wixl takes sources only relative to its working directory: it builds in
-	// a directory that holds the WiX source and copies of the three files.
+	// a directory that holds the WiX source and copies of the two files.
 	tmp, err := os.MkdirTemp("", "herald-msi-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	for src, dst := range map[string]string{exe: "herald.exe", conf: "herald.toml", env: "herald.env"} {
+	for src, dst := range map[string]string{exe: "herald.exe", conf: "herald.toml"} {
 		if err := copyFile(src, filepath.Join(tmp, dst)); err != nil {
 			return err
 		}
@@ -273,7 +247,7 @@ func buildMSI(ctx context.Context, o options, exe, conf, env, path string) error
 	}
 	attrs := msidbComponentAttributes64bit | msidbComponentAttributesNeverOverwrite | msidbComponentAttributesPermanent
 	return tool(ctx, tmp, "msibuild", absPath, "-q",
-		fmt.Sprintf("UPDATE `Component` SET `Attributes` = %d WHERE `Component` = 'HeraldConfig' OR `Component` = 'HeraldEnv'", attrs))
+		fmt.Sprintf("UPDATE `Component` SET `Attributes` = %d WHERE `Component` = 'HeraldConfig'", attrs))
 }
 
 // tool runs an msitools command; its output (warnings included) becomes

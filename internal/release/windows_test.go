@@ -16,10 +16,7 @@ import (
 	"github.com/heraldhq/herald/agent/config"
 )
 
-const (
-	sampleConfig = "../../examples/windows/herald.toml"
-	sampleEnv    = "../../examples/windows/herald.env" // beside it, where the release takes it from
-)
+const sampleConfig = "../../examples/windows/herald.toml"
 
 // TestWindowsPackages builds a release for windows/amd64 and opens what an
 // admin downloads: the zip's layout and contents, and the MSI's tables
@@ -82,7 +79,6 @@ func TestWindowsPackages(t *testing.T) {
 
 	exe := readFile(t, filepath.Join(out, exeName))
 	conf := readFile(t, sampleConfig)
-	env := readFile(t, sampleEnv)
 
 	t.Run("zip", func(t *testing.T) {
 		zr, err := zip.OpenReader(filepath.Join(out, "herald-v1.2.3-4-gabcdef-windows-amd64.zip"))
@@ -93,7 +89,6 @@ func TestWindowsPackages(t *testing.T) {
 		wantFiles := map[string][]byte{
 			"Program Files/Herald/herald.exe": exe,
 			"ProgramData/Herald/herald.toml":  conf,
-			"ProgramData/Herald/herald.env":   env,
 		}
 		var got []string
 		for _, f := range zr.File {
@@ -114,7 +109,7 @@ func TestWindowsPackages(t *testing.T) {
 				t.Errorf("%s in the zip differs from what was built (%d bytes, want %d)", f.Name, len(b), len(w))
 			}
 		}
-		if w := []string{"Program Files/Herald/herald.exe", "ProgramData/Herald/herald.toml", "ProgramData/Herald/herald.env"}; !slices.Equal(got, w) {
+		if w := []string{"Program Files/Herald/herald.exe", "ProgramData/Herald/herald.toml"}; !slices.Equal(got, w) {
 			t.Errorf("zip holds %q, want %q", got, w)
 		}
 	})
@@ -164,9 +159,6 @@ func TestWindowsPackages(t *testing.T) {
 		if got := comps["HeraldConfig"]; len(got) < 3 || got[2] != "400" {
 			t.Errorf("HeraldConfig component %q: want Attributes 400 (64-bit, NeverOverwrite, Permanent)", got)
 		}
-		if got := comps["HeraldEnv"]; len(got) < 3 || got[2] != "400" {
-			t.Errorf("HeraldEnv component %q: want Attributes 400 (64-bit, NeverOverwrite, Permanent)", got)
-		}
 		if got := comps["HeraldExe"]; len(got) < 3 || got[2] != "256" {
 			t.Errorf("HeraldExe component %q: want Attributes 256 (64-bit, replaced on upgrade, removed on uninstall)", got)
 		}
@@ -192,7 +184,7 @@ func TestWindowsPackages(t *testing.T) {
 		// msiextract puts both Herald folders into one; where the files land
 		// on Windows is the Directory table's business (checked above) and
 		// the Wine install's.
-		for path, want := range map[string][]byte{"Herald/herald.exe": exe, "Herald/herald.toml": conf, "Herald/herald.env": env} {
+		for path, want := range map[string][]byte{"Herald/herald.exe": exe, "Herald/herald.toml": conf} {
 			got, err := os.ReadFile(filepath.Join(dir, path))
 			if err != nil {
 				listing, _ := exec.Command("find", dir).Output()
@@ -297,28 +289,5 @@ func TestWindowsSampleConfig(t *testing.T) {
 	}
 	if _, err := config.Parse(`C:\ProgramData\Herald\herald.toml`, data, env(false)); err == nil || !strings.Contains(err.Error(), "SIGNL4_TEAM_SECRET") {
 		t.Errorf("without its secret the sample loads with error %v, want one naming SIGNL4_TEAM_SECRET", err)
-	}
-}
-
-// TestWindowsSampleEnv reads the herald.env the Windows packages install with
-// the agent's own parser: as shipped it sets nothing (a placeholder secret
-// would hide a missing one from herald check), and the secret the sample
-// config needs, once uncommented, is read.
-func TestWindowsSampleEnv(t *testing.T) {
-	data := readFile(t, sampleEnv)
-	f, err := config.ParseEnvFile(`C:\ProgramData\Herald\herald.env`, data)
-	if err != nil {
-		t.Fatalf("the Windows sample herald.env does not parse:\n%v", err)
-	}
-	if f.Len() != 0 {
-		t.Errorf("the sample herald.env sets %d variables, want none until the admin fills it in", f.Len())
-	}
-	filled := strings.Replace(string(data), "# SIGNL4_TEAM_SECRET=", "SIGNL4_TEAM_SECRET=", 1)
-	f, err = config.ParseEnvFile(`C:\ProgramData\Herald\herald.env`, []byte(filled))
-	if err != nil {
-		t.Fatalf("the sample herald.env with its secret uncommented does not parse:\n%v", err)
-	}
-	if v, ok := f.Lookup("SIGNL4_TEAM_SECRET"); !ok || v != "your-team-secret" {
-		t.Errorf("with its line uncommented the sample sets SIGNL4_TEAM_SECRET = %q (%v), want your-team-secret", v, ok)
 	}
 }
