@@ -29,6 +29,11 @@ func (e *Error) Error() string {
 	return fileerr.Format(e.File, e.Line, 0, e.Key, e.Msg)
 }
 
+// isEmptyNull reports whether n is an implicit null: no text at all.
+func isEmptyNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Value == "" && n.Anchor == ""
+}
+
 // parseYAML decodes the first YAML document of data and returns the value of
 // its top-level Butler key.
 func parseYAML(file string, data []byte) (node, error) {
@@ -36,7 +41,9 @@ func parseYAML(file string, data []byte) (node, error) {
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return node{}, yamlError(file, err)
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	// A document with nothing in it ("---" alone) holds one empty null
+	// scalar, which yaml.v3 places on the line after the file's end.
+	if doc.Kind == 0 || len(doc.Content) == 0 || isEmptyNull(doc.Content[0]) {
 		return node{}, &Error{File: file, Msg: "not a Butler config: the file is empty"}
 	}
 	// yaml.v3 reports duplicate keys only when decoding into Go values; Butler
