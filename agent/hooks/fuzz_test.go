@@ -52,7 +52,9 @@ func FuzzHandler(f *testing.F) {
 		}
 		pad := mode&4 != 0
 		if pad {
-			body = append(body, bytes.Repeat([]byte{' '}, MaxBody)...)
+			// MaxBody+1, so even an empty fuzzed body ends up over the limit
+			// (MaxBody bytes exactly is accepted).
+			body = append(body, bytes.Repeat([]byte{' '}, MaxBody+1)...)
 		}
 		target, auth := "/hooks/in", ""
 		switch mode % 4 {
