@@ -356,8 +356,9 @@ func TestPipelinePositionsCommitWithMatches(t *testing.T) {
 	}
 }
 
-// TestPipelineFailingCommit: a batch the store refuses (here an alert key
-// beyond bbolt's key size) is retried until ctx ends and then given up: run
+// TestPipelineFailingCommit: a batch the store refuses (here one with an
+// alert whose 900 KB key does not fit in a state file capped at 1 MiB, as on
+// a full disk) is retried until ctx ends and then given up: run
 // returns the cause, decoding that went on meanwhile is not saved, and the
 // saved position stays before the refused row.
 func TestPipelineFailingCommit(t *testing.T) {
@@ -367,11 +368,21 @@ func TestPipelineFailingCommit(t *testing.T) {
 	}{{"once", true}, {"follow", false}} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newTestEnv(t)
+			path := e.store.Path()
+			if err := e.store.Close(); err != nil {
+				t.Fatal(err)
+			}
+			store, err := state.Open(path, state.Options{MaxSize: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { store.Close() })
+			e.store = store
 			retrying := e.signals.on("cannot save state; tailing waits and retries")
 			e.write(qlikHeader)
 			const bad = 100
 			ends := e.errorRows(0, bad, int64(len(qlikHeader)))
-			poison := row(bad+1, "ERROR", strings.Repeat("x", 40000), "boom")
+			poison := row(bad+1, "ERROR", strings.Repeat("x", 900<<10), "boom")
 			e.write(poison)
 			// More than a batch holds after it, so decoding also waits at the bound.
 			e.errorRows(bad+1, 2*maxBatchMatches, ends[bad-1]+int64(len(poison)))

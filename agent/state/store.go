@@ -37,8 +37,15 @@ import (
 
 // SchemaVersion is the layout of the state file this build reads and writes.
 // A file with a higher version was written by a newer herald and is refused
-// rather than misread.
-const SchemaVersion = 1
+// rather than misread; a file with a lower one is migrated when it is opened
+// (migrate.go).
+//
+//   - 1: alerts keyed by rule and key, an alerts_by_key index, dedup ids
+//     keyed by id, JSON values.
+//   - 2: alerts keyed by a sequence number in firing order, dedup ids keyed by
+//     time then id, both found through indexes in memory; alerts and outbox
+//     entries in a binary encoding (codec.go).
+const SchemaVersion = 2
 
 // DefaultTimeout is how long Open waits for the file lock by default.
 const DefaultTimeout = time.Second
@@ -48,7 +55,6 @@ var (
 	bucketMeta      = []byte("meta")
 	bucketPositions = []byte("positions")
 	bucketAlerts    = []byte("alerts")
-	bucketAlertKeys = []byte("alerts_by_key")
 	bucketSeen      = []byte("seen")
 	bucketOutbox    = []byte("outbox")
 	bucketDead      = []byte("dead")
@@ -59,7 +65,7 @@ var (
 
 	keySchema = []byte("schema")
 
-	allBuckets = [][]byte{bucketMeta, bucketPositions, bucketAlerts, bucketAlertKeys, bucketSeen, bucketOutbox, bucketDead, bucketSilences}
+	allBuckets = [][]byte{bucketMeta, bucketPositions, bucketAlerts, bucketSeen, bucketOutbox, bucketDead, bucketSilences}
 )
 
 // ErrInUse reports that another process holds the state file's lock.
@@ -86,9 +92,11 @@ type Options struct {
 	// the cache off.
 	CacheBytes int
 
-	// maxSize caps the file (bbolt MaxSize) so tests can provoke a failing
+	// MaxSize caps the file's size in bytes: a commit that would grow it
+	// beyond fails, the way one on a full disk does (tests use it to provoke
+	// that). Zero: no cap.
+	MaxSize int
 	// commit the way a full disk does.
-	maxSize int
 }
 
 // Store is an open state file. It is safe for concurrent use: bbolt runs one
@@ -104,6 +112,7 @@ type Store struct {
 	// of two transactions could run in either order.
 	wmu   sync.Mutex
 	cache *outboxCache
+	idx   *indexes
 
 	mu    sync.Mutex
 	depth map[string]int // pending outbox entries per sink, kept in step by commit hooks
@@ -135,7 +144,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, logger: opts.Logger, now: opts.Now, depth: map[string]int{}, cache: newOutboxCache(opts.CacheBytes)}
+	s := &Store{db: db, path: path, logger: opts.Logger, now: opts.Now, depth: map[string]int{}, cache: newOutboxCache(opts.CacheBytes), idx: newIndexes()}
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -171,7 +180,7 @@ func openBolt(path string, opts Options) (db *bolt.DB, err error) {
 		// rebuilds the freelist at open in a goroutine of its own, where a
 		// damaged file panics beyond our recover and kills the agent.
 		FreelistType: bolt.FreelistMapType,
-		MaxSize:      opts.maxSize,
+		MaxSize:      opts.MaxSize,
 	})
 	switch {
 	case err == nil:
@@ -251,26 +260,42 @@ func corrupt(path string, cause error) error {
 		ErrCorrupt, path, cause)
 }
 
-// init creates the buckets, checks the schema version and counts pending
-// entries per sink.
+// init checks the schema version, migrates an older file, creates the
+// buckets, builds the in-memory indexes and counts pending entries per sink.
 func (s *Store) init() error {
+	if err := s.keepCopy(); err != nil {
+		return err
+	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		id := tx.ID()
 		tx.OnCommit(func() { s.cache.commit(id, nil) })
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
-			}
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucketMeta, err)
 		}
-		meta := tx.Bucket(bucketMeta)
 		switch v := meta.Get(keySchema); {
 		case v == nil:
-			return meta.Put(keySchema, u64(SchemaVersion))
+			// A new file.
 		case len(v) != 8:
 			return corrupt(s.path, fmt.Errorf("schema version is %d bytes, want 8", len(v)))
 		case binary.BigEndian.Uint64(v) > SchemaVersion:
 			return fmt.Errorf("%w: %s has schema version %d and this build understands up to %d: "+
 				"run the newer herald, or move the file aside to start fresh", ErrNewerSchema, s.path, binary.BigEndian.Uint64(v), SchemaVersion)
+		case binary.BigEndian.Uint64(v) < SchemaVersion:
+			if err := s.migrate(tx, binary.BigEndian.Uint64(v)); err != nil {
+				return err
+			}
+		}
+		if err := meta.Put(keySchema, u64(SchemaVersion)); err != nil {
+			return err
+		}
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		if err := s.buildIndexes(tx); err != nil {
+			return err
 		}
 		return tx.Bucket(bucketOutbox).ForEachBucket(func(sink []byte) error {
 			s.depth[string(sink)] = tx.Bucket(bucketOutbox).Bucket(sink).Stats().KeyN
@@ -281,6 +306,32 @@ func (s *Store) init() error {
 		return fmt.Errorf("state: initialise %s: %w", s.path, err)
 	}
 	return err
+}
+
+// buildIndexes reads the name of every alert and every dedup id into the
+// in-memory indexes (index.go). It reads only the start of each alert.
+func (s *Store) buildIndexes(tx *bolt.Tx) error {
+	err := tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
+		if len(k) != 8 {
+			return corrupt(s.path, fmt.Errorf("alert key %x is not a sequence number", k))
+		}
+		_, key, err := alertRecordIdentity(v)
+		if err != nil {
+			return corrupt(s.path, fmt.Errorf("alert %d: %w", binary.BigEndian.Uint64(k), err))
+		}
+		s.idx.alerts.add(s.idx.hashBytes(key), binary.BigEndian.Uint64(k))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketSeen).ForEach(func(k, _ []byte) error {
+		// A key too short to hold a time is pruned by the next PruneSeen.
+		if len(k) >= 8 {
+			s.idx.seen.add(s.idx.hashBytes(k[8:]), uint64(seenKeyTime(k)))
+		}
+		return nil
+	})
 }
 
 // Path is the state file's path.
@@ -316,8 +367,9 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		}
 		// Every commit advances the cache's version, also one that changed
 		// no outbox entry.
-		id, ops, delta := btx.ID(), tx.ops, tx.depth
+		id, ops, delta, idxOps := btx.ID(), tx.ops, tx.depth, tx.idx.ops
 		btx.OnCommit(func() {
+			s.idx.apply(idxOps)
 			s.cache.commit(id, ops)
 			if len(delta) > 0 {
 				s.applyDepth(delta)

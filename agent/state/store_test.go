@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -170,8 +171,19 @@ func TestUpdateErrorRollsBackEverything(t *testing.T) {
 // rather than commit what was decided on the misread.
 func TestUndecodableValueFailsTheTransaction(t *testing.T) {
 	s := openTest(t, "")
+	mustUpdate(t, s, func(tx *Tx) error {
+		return tx.PutAlert(Alert{Rule: "failed", Key: "task-1", Status: sdk.StatusFiring})
+	})
+	// Damage the record's version byte, as a bad sector might.
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketAlerts).Put(alertKey("failed", "task-1"), []byte("{not json"))
+		b := tx.Bucket(bucketAlerts)
+		k, v := b.Cursor().First()
+		if k == nil {
+			t.Fatal("no alert record")
+		}
+		bad := bytes.Clone(v)
+		bad[0] = 0xee
+		return b.Put(bytes.Clone(k), bad)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -183,8 +195,8 @@ func TestUndecodableValueFailsTheTransaction(t *testing.T) {
 		_, err := tx.Enqueue("pager", event("a", "failed", "task-1"))
 		return err
 	})
-	if err == nil || !strings.Contains(err.Error(), `alert "failed"/"task-1"`) {
-		t.Fatalf("Update error = %v, want one naming the alert", err)
+	if err == nil || !strings.Contains(err.Error(), "state: alert 1:") || !strings.Contains(err.Error(), "version") {
+		t.Fatalf("Update error = %v, want one naming alert 1 and its version", err)
 	}
 	if got := pendingIDs(t, s, "pager"); len(got) != 0 {
 		t.Errorf("enqueue committed despite the misread: %v", got)
@@ -198,7 +210,7 @@ func TestUndecodableValueFailsTheTransaction(t *testing.T) {
 // same way growing a file on a full disk does.
 func TestCommitFailureIsReturnedAndKeepsCommittedData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "herald.db")
-	s, err := Open(path, Options{maxSize: 256 << 10})
+	s, err := Open(path, Options{MaxSize: 256 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -422,8 +434,9 @@ func TestOpenNewerSchema(t *testing.T) {
 	db.Close()
 
 	_, err = Open(path, Options{})
-	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "schema version 2") {
-		t.Fatalf("Open error = %v, want ErrNewerSchema naming version 2", err)
+	want := fmt.Sprintf("schema version %d and this build understands up to %d", SchemaVersion+1, SchemaVersion)
+	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("Open error = %v, want ErrNewerSchema saying %q", err, want)
 	}
 }
 

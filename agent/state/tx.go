@@ -30,9 +30,12 @@ type Tx struct {
 	depth map[string]int // outbox entries added (or removed) per sink by this tx
 	err   error          // first read that failed to decode
 	// alerts holds the alerts this tx wrote, by alertKey, so reading one back
-	// (Enqueue right after the lifecycle's PutAlert) does not decode it again.
-	// The values are private copies: callers get clones.
-	alerts map[string]*Alert
+	// (Enqueue right after the lifecycle's PutAlert) does not decode it again,
+	// and where they are stored. The values are private copies: callers get
+	// clones.
+	alerts map[string]*txAlert
+	// idx is what this tx changed in the store's in-memory indexes.
+	idx indexDelta
 	// ops are the outbox changes the cache takes over when this tx commits;
 	// rewritten are the entries this tx changed, which it must not read from
 	// the cache (that holds them as they were before the tx).
@@ -182,52 +185,67 @@ func (a *Alert) Unhold() {
 
 // Alert returns the alert of rule and key and whether there is one.
 func (t *Tx) Alert(rule, key string) (Alert, bool) {
-	k := alertKey(rule, key)
-	if a, ok := t.alerts[string(k)]; ok {
-		return a.clone(), true
+	if c, ok := t.alerts[string(alertKey(rule, key))]; ok {
+		return c.a.clone(), true
 	}
-	var a Alert
-	ok, err := getJSON(t.tx.Bucket(bucketAlerts), k, &a)
-	if err != nil {
-		t.fail(fmt.Errorf("state: alert %q/%q: %w", rule, key, err))
+	seq, v, ok := t.findAlert(rule, key)
+	if !ok {
 		return Alert{}, false
 	}
-	return a, ok
+	var a Alert
+	if err := decodeAlertRecord(v, &a); err != nil {
+		t.fail(fmt.Errorf("state: alert %d (%q/%q): %w", seq, rule, key, err))
+		return Alert{}, false
+	}
+	return a, true
+}
+
+// findAlert looks the alert of rule and key up in the in-memory index and
+// returns its sequence number and stored record (valid only during the
+// transaction).
+func (t *Tx) findAlert(rule, key string) (seq uint64, record []byte, ok bool) {
+	b := t.tx.Bucket(bucketAlerts)
+	var buf [4]uint64
+	for _, seq := range t.s.idx.candidates(buf[:0], &t.idx, false, t.s.idx.hash(key)) {
+		v := b.Get(u64(seq))
+		if v == nil {
+			continue // removed by this transaction, or after this reader's snapshot
+		}
+		r, k, err := alertRecordIdentity(v)
+		if err != nil {
+			t.fail(fmt.Errorf("state: alert %d: %w", seq, err))
+			continue
+		}
+		if string(r) == rule && string(k) == key {
+			return seq, v, true
+		}
+	}
+	return 0, nil, false
 }
 
 // alertRef returns the instance of the alert of rule and key and the
 // reference sink returned for it, without decoding more of the alert than
 // that. ok is false when there is no such alert.
 func (t *Tx) alertRef(rule, key, sink string) (instance int, ref string, ok bool) {
-	k := alertKey(rule, key)
-	if a, ok := t.alerts[string(k)]; ok {
-		return a.Instance, a.Refs[sink], true
+	if c, ok := t.alerts[string(alertKey(rule, key))]; ok {
+		return c.a.Instance, c.a.Refs[sink], true
 	}
-	var r struct {
-		Instance int               `json:"instance"`
-		Refs     map[string]string `json:"refs"`
-	}
-	ok, err := getJSON(t.tx.Bucket(bucketAlerts), k, &r)
-	if err != nil {
-		t.fail(fmt.Errorf("state: alert %q/%q: %w", rule, key, err))
+	seq, v, ok := t.findAlert(rule, key)
+	if !ok {
 		return 0, "", false
 	}
-	return r.Instance, r.Refs[sink], ok
+	instance, ref, err := alertRecordRef(v, sink)
+	if err != nil {
+		t.fail(fmt.Errorf("state: alert %d (%q/%q): %w", seq, rule, key, err))
+		return 0, "", false
+	}
+	return instance, ref, true
 }
 
 // AlertRef returns the reference sink returned for the alert of rule and key,
 // if the alert is still in the given instance (see Alert.Instance). It is
 // Alert, reduced to what a dispatcher needs, and decodes only that.
 func (t *Tx) AlertRef(rule, key, sink string, instance int) string {
-	if _, cached := t.alerts[string(alertKey(rule, key))]; !cached {
-		// Most alerts have no reference at all (a webhook returns none). A
-		// stored alert with references has the key "refs": in its JSON, which
-		// no string value can contain unescaped; without it there is nothing
-		// to decode. (A field named "refs" only costs the decoding.)
-		if raw := t.tx.Bucket(bucketAlerts).Get(alertKey(rule, key)); !bytes.Contains(raw, refsJSONKey) {
-			return ""
-		}
-	}
 	in, ref, ok := t.alertRef(rule, key, sink)
 	if !ok || in != instance {
 		return ""
@@ -235,37 +253,42 @@ func (t *Tx) AlertRef(rule, key, sink string, instance int) string {
 	return ref
 }
 
-// refsJSONKey is how Alert.Refs starts in an alert's JSON.
-var refsJSONKey = []byte(`"refs":`)
+// txAlert is an alert written by the transaction, and where.
+type txAlert struct {
+	seq uint64
+	a   Alert
+}
 
-// PutAlert saves a, replacing the alert with the same Rule and Key.
+// PutAlert saves a, replacing the alert with the same Rule and Key. A new
+// alert takes the next sequence number of the alerts bucket, so new alerts
+// are appended to its last page.
 func (t *Tx) PutAlert(a Alert) error {
 	if a.Rule == "" {
 		return fmt.Errorf("state: put alert with key %q: empty rule", a.Key)
 	}
-	k := alertKey(a.Rule, a.Key)
-	raw, err := appendAlertJSON(t.scratch[:0], &a)
-	if err == nil {
-		err = t.put(t.tx.Bucket(bucketAlerts), k, raw)
+	b := t.tx.Bucket(bucketAlerts)
+	// Keys only grow: fill pages before splitting them (see sinkBucket).
+	b.FillPercent = 1.0
+	k := string(alertKey(a.Rule, a.Key))
+	var seq uint64
+	if c, ok := t.alerts[k]; ok {
+		seq = c.seq
+	} else if s, _, ok := t.findAlert(a.Rule, a.Key); ok {
+		seq = s
+	} else {
+		var err error
+		if seq, err = b.NextSequence(); err != nil {
+			return fmt.Errorf("state: put alert %q/%q: %w", a.Rule, a.Key, err)
+		}
+		t.idx.add(false, t.s.idx.hash(a.Key), seq)
 	}
-	if err != nil {
+	if err := t.put(b, u64(seq), appendAlertRecord(t.scratch[:0], &a)); err != nil {
 		return fmt.Errorf("state: put alert %q/%q: %w", a.Rule, a.Key, err)
 	}
-	// Most puts change an alert that is already indexed (a repeat, a
-	// resolution, a reference). Putting its index entry again would copy a
-	// page of the index, chosen at random by the key, in every commit.
-	idx := t.tx.Bucket(bucketAlertKeys)
-	ik := indexKey(a.Key, a.Rule)
-	if got, _ := idx.Cursor().Seek(ik); !bytes.Equal(got, ik) {
-		if err := idx.Put(ik, nil); err != nil {
-			return fmt.Errorf("state: index alert %q/%q: %w", a.Rule, a.Key, err)
-		}
-	}
 	if t.alerts == nil {
-		t.alerts = map[string]*Alert{}
+		t.alerts = map[string]*txAlert{}
 	}
-	c := a.clone()
-	t.alerts[string(k)] = &c
+	t.alerts[k] = &txAlert{seq: seq, a: a.clone()}
 	return nil
 }
 
@@ -284,13 +307,25 @@ func (a Alert) clone() Alert {
 
 // DeleteAlert forgets the alert of rule and key, if any.
 func (t *Tx) DeleteAlert(rule, key string) error {
-	delete(t.alerts, string(alertKey(rule, key)))
-	if err := t.tx.Bucket(bucketAlerts).Delete(alertKey(rule, key)); err != nil {
-		return fmt.Errorf("state: delete alert %q/%q: %w", rule, key, err)
+	k := string(alertKey(rule, key))
+	var seq uint64
+	if c, ok := t.alerts[k]; ok {
+		seq = c.seq
+	} else if s, _, ok := t.findAlert(rule, key); ok {
+		seq = s
+	} else {
+		return nil
 	}
-	if err := t.tx.Bucket(bucketAlertKeys).Delete(indexKey(key, rule)); err != nil {
-		return fmt.Errorf("state: unindex alert %q/%q: %w", rule, key, err)
+	delete(t.alerts, k)
+	return t.deleteAlertAt(seq, key)
+}
+
+// deleteAlertAt deletes the alert stored under seq, whose key is key.
+func (t *Tx) deleteAlertAt(seq uint64, key string) error {
+	if err := t.tx.Bucket(bucketAlerts).Delete(u64(seq)); err != nil {
+		return fmt.Errorf("state: delete alert %d (key %q): %w", seq, key, err)
 	}
+	t.idx.remove(false, t.s.idx.hash(key), seq)
 	return nil
 }
 
@@ -300,7 +335,7 @@ func (t *Tx) Alerts(keep func(Alert) bool) []Alert {
 	var out []Alert
 	_ = t.tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
 		var a Alert
-		if err := json.Unmarshal(v, &a); err != nil {
+		if err := decodeAlertRecord(v, &a); err != nil {
 			t.fail(fmt.Errorf("state: alert %x: %w", k, err))
 			return nil
 		}
@@ -309,7 +344,6 @@ func (t *Tx) Alerts(keep func(Alert) bool) []Alert {
 		}
 		return nil
 	})
-	// Stored keys order by the rule's length first; sort by what users read.
 	slices.SortFunc(out, func(a, b Alert) int {
 		return cmp.Or(strings.Compare(a.Rule, b.Rule), strings.Compare(a.Key, b.Key))
 	})
@@ -317,32 +351,51 @@ func (t *Tx) Alerts(keep func(Alert) bool) []Alert {
 }
 
 // AlertsByKey returns the alerts with correlation key, of any rule, ordered by
-// rule. Callbacks (a SIGNL4 acknowledgement) carry only the key. It reads a
-// secondary index of key then rule, so its cost is the number of matches, not
-// the number of alerts.
+// rule. Callbacks (a SIGNL4 acknowledgement) carry only the key, and every
+// line of a task that succeeds looks up the alerts it resolves, so this reads
+// only the alerts the in-memory index names: its cost is the number of
+// matches, not the number of alerts.
 func (t *Tx) AlertsByKey(key string) []Alert {
 	var out []Alert
-	prefix := indexKey(key, "")
-	c := t.tx.Bucket(bucketAlertKeys).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		if a, ok := t.Alert(string(k[len(prefix):]), key); ok {
+	b := t.tx.Bucket(bucketAlerts)
+	var buf [4]uint64
+	for _, seq := range t.s.idx.candidates(buf[:0], &t.idx, false, t.s.idx.hash(key)) {
+		v := b.Get(u64(seq))
+		if v == nil {
+			continue
+		}
+		r, k, err := alertRecordIdentity(v)
+		if err != nil {
+			t.fail(fmt.Errorf("state: alert %d: %w", seq, err))
+			continue
+		}
+		if string(k) != key {
+			continue
+		}
+		if a, ok := t.Alert(string(r), key); ok {
 			out = append(out, a)
 		}
 	}
+	slices.SortFunc(out, func(a, b Alert) int { return strings.Compare(a.Rule, b.Rule) })
 	return out
 }
 
 // PruneResolved deletes the alerts resolved before olderThan and returns how
 // many it deleted. Open and acknowledged alerts are kept however old.
 func (t *Tx) PruneResolved(olderThan time.Time) (int, error) {
-	var gone []Alert
+	type gone struct {
+		seq uint64
+		key string
+	}
+	var drop []gone
 	err := t.tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
 		var a Alert
-		if err := json.Unmarshal(v, &a); err != nil {
+		if err := decodeAlertRecord(v, &a); err != nil {
 			return fmt.Errorf("state: alert %x: %w", k, err)
 		}
-		if a.Status == sdk.StatusResolved && a.ResolvedAt.Before(olderThan) {
-			gone = append(gone, a)
+		if a.Status == sdk.StatusResolved && a.ResolvedAt.Before(olderThan) && len(k) == 8 {
+			drop = append(drop, gone{binary.BigEndian.Uint64(k), a.Key})
+			delete(t.alerts, string(alertKey(a.Rule, a.Key)))
 		}
 		return nil
 	})
@@ -350,40 +403,98 @@ func (t *Tx) PruneResolved(olderThan time.Time) (int, error) {
 		return 0, err
 	}
 	// Deleting while iterating with ForEach is undefined in bbolt.
-	for _, a := range gone {
-		if err := t.DeleteAlert(a.Rule, a.Key); err != nil {
+	for _, g := range drop {
+		if err := t.deleteAlertAt(g.seq, g.key); err != nil {
 			return 0, err
 		}
 	}
-	return len(gone), nil
+	return len(drop), nil
+}
+
+// Dedup ids are stored under seenKey: the time they were marked, then the id.
+// Marking appends to the last page, and pruning deletes from the first.
+
+// seenMark is the value of every seen key; the key says it all.
+var seenMark = []byte{1}
+
+// seenKey is the key of id marked at unix nanoseconds ns: ns with its sign
+// bit flipped, big-endian (so keys sort by time, before 1970 too), then id.
+func seenKey(ns int64, id string) []byte {
+	k := make([]byte, 8, 8+len(id))
+	binary.BigEndian.PutUint64(k, uint64(ns)^1<<63)
+	return append(k, id...)
+}
+
+// seenKeyTime is the time part of a seenKey.
+func seenKeyTime(k []byte) int64 {
+	return int64(binary.BigEndian.Uint64(k) ^ 1<<63)
+}
+
+// seenAt returns when id was marked, if it was.
+func (t *Tx) seenAt(id string) (int64, bool) {
+	b := t.tx.Bucket(bucketSeen)
+	var buf [2]uint64
+	for _, v := range t.s.idx.candidates(buf[:0], &t.idx, true, t.s.idx.hash(id)) {
+		if b.Get(seenKey(int64(v), id)) != nil {
+			return int64(v), true
+		}
+	}
+	return 0, false
 }
 
 // Seen reports whether MarkSeen recorded id (and PruneSeen has not forgotten it).
 func (t *Tx) Seen(id string) bool {
-	return id != "" && t.tx.Bucket(bucketSeen).Get([]byte(id)) != nil
+	if id == "" {
+		return false
+	}
+	_, ok := t.seenAt(id)
+	return ok
 }
 
-// MarkSeen records id as raised at at.
+// MarkSeen records id as raised at at. Marking an id again moves it to the
+// new time.
 func (t *Tx) MarkSeen(id string, at time.Time) error {
 	if id == "" {
 		return errors.New("state: mark seen: empty id")
 	}
-	if err := t.tx.Bucket(bucketSeen).Put([]byte(id), u64(uint64(at.UnixNano()))); err != nil {
+	b := t.tx.Bucket(bucketSeen)
+	b.FillPercent = 1.0 // keys mostly grow: see seenKey
+	ns, h := at.UnixNano(), t.s.idx.hash(id)
+	if old, ok := t.seenAt(id); ok {
+		if old == ns {
+			return nil
+		}
+		if err := b.Delete(seenKey(old, id)); err != nil {
+			return fmt.Errorf("state: mark seen %q: %w", id, err)
+		}
+		t.idx.remove(true, h, uint64(old))
+	}
+	if err := b.Put(seenKey(ns, id), seenMark); err != nil {
 		return fmt.Errorf("state: mark seen %q: %w", id, err)
 	}
+	t.idx.add(true, h, uint64(ns))
 	return nil
 }
 
 // PruneSeen forgets the ids marked before olderThan and returns how many. It
-// reads every id, so call it now and then (hourly), not per batch.
+// reads only the ids it deletes, which come first in the bucket.
 func (t *Tx) PruneSeen(olderThan time.Time) (int, error) {
 	cut := olderThan.UnixNano()
-	return pruneWhere(t.tx.Bucket(bucketSeen), func(_, v []byte) (bool, error) {
-		if len(v) != 8 {
-			return true, nil
+	b := t.tx.Bucket(bucketSeen)
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && (len(k) < 8 || seenKeyTime(k) < cut); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := b.Delete(k); err != nil {
+			return 0, fmt.Errorf("state: prune seen %q: %w", k, err)
 		}
-		return int64(binary.BigEndian.Uint64(v)) < cut, nil
-	})
+		if len(k) >= 8 {
+			t.idx.remove(true, t.s.idx.hashBytes(k[8:]), uint64(seenKeyTime(k)))
+		}
+	}
+	return len(keys), nil
 }
 
 // Enqueue appends ev to sink's outbox and returns its sequence number, which
@@ -407,11 +518,7 @@ func (t *Tx) Enqueue(sink string, ev sdk.Event) (uint64, error) {
 			e.Event.Ref = ref
 		}
 	}
-	raw, err := appendEntryJSON(t.scratch[:0], &e)
-	if err == nil {
-		err = t.put(b, u64(seq), raw)
-	}
-	if err != nil {
+	if err := t.put(b, u64(seq), appendEntryRecord(t.scratch[:0], &e)); err != nil {
 		return 0, fmt.Errorf("state: enqueue for sink %q: %w", sink, err)
 	}
 	t.addDepth(sink, 1)
@@ -419,10 +526,9 @@ func (t *Tx) Enqueue(sink string, ev sdk.Event) (uint64, error) {
 	// cannot read it from the cache before it commits: no need to note it in
 	// rewritten.
 	if t.cacheRoom(sink) > 0 {
-		if c := cached(e); c != nil {
-			t.ops = append(t.ops, cacheOp{sink: sink, seq: seq, val: c})
-			t.room[sink] -= c.size
-		}
+		c := cached(e)
+		t.ops = append(t.ops, cacheOp{sink: sink, seq: seq, val: c})
+		t.room[sink] -= c.size
 	}
 	return seq, nil
 }
@@ -472,17 +578,11 @@ func (t *Tx) sinkBucket(parent []byte, sink string, create bool) (*bolt.Bucket, 
 	return b, nil
 }
 
-// alertKey is the primary key of an alert: the rule's length as a uvarint, the
-// rule, then the key. The length prefix keeps any two (rule, key) pairs apart
-// whatever bytes they contain.
+// alertKey names an alert within a transaction (Tx.alerts): the rule's
+// length as a uvarint, the rule, then the key. The length prefix keeps any two
+// (rule, key) pairs apart whatever bytes they contain.
 func alertKey(rule, key string) []byte {
 	return lengthPrefixed(rule, key)
-}
-
-// indexKey is the alerts_by_key entry: key length, key, rule. All rules of one
-// key share the prefix indexKey(key, "").
-func indexKey(key, rule string) []byte {
-	return lengthPrefixed(key, rule)
 }
 
 func lengthPrefixed(a, b string) []byte {

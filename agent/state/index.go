@@ -1,0 +1,174 @@
+package state
+
+import (
+	"hash/maphash"
+	"slices"
+	"sync"
+)
+
+// The file keys alerts by a sequence number in firing order and dedup ids by
+// the time they were marked, so that every new record is written to the last
+// page of its B-tree instead of to a page chosen at random by its name (see
+// "Which engine, measured" in README.md). What finds them by name is kept in
+// memory, built when the file is opened: a hashIndex from a 64-bit hash of the
+// name to the sequence numbers (or times) of the records that may carry it.
+// Every candidate is checked against the record itself, so a hash collision
+// costs one more read, never a wrong answer.
+
+// hashIndex maps a hash to one value or, rarely, several: a correlation key
+// shared by the alerts of several rules, or a collision. Most hashes have one
+// value, held in one, which costs about 20 bytes per entry; more holds the
+// second and later values of the few that have them.
+type hashIndex struct {
+	one  map[uint64]uint64
+	more map[uint64][]uint64
+}
+
+func newHashIndex() hashIndex {
+	return hashIndex{one: map[uint64]uint64{}, more: map[uint64][]uint64{}}
+}
+
+// appendValues appends the values of h to dst.
+func (x *hashIndex) appendValues(dst []uint64, h uint64) []uint64 {
+	if v, ok := x.one[h]; ok {
+		dst = append(dst, v)
+		dst = append(dst, x.more[h]...)
+	}
+	return dst
+}
+
+func (x *hashIndex) add(h, v uint64) {
+	first, ok := x.one[h]
+	switch {
+	case !ok:
+		x.one[h] = v
+	case first == v || slices.Contains(x.more[h], v):
+	default:
+		x.more[h] = append(x.more[h], v)
+	}
+}
+
+func (x *hashIndex) remove(h, v uint64) {
+	first, ok := x.one[h]
+	if !ok {
+		return
+	}
+	rest := x.more[h]
+	if first == v {
+		if len(rest) == 0 {
+			delete(x.one, h)
+			return
+		}
+		x.one[h], rest = rest[0], rest[1:]
+	} else if i := slices.Index(rest, v); i >= 0 {
+		rest = slices.Delete(rest, i, i+1)
+	}
+	if len(rest) == 0 {
+		delete(x.more, h)
+	} else {
+		x.more[h] = rest
+	}
+}
+
+func (x *hashIndex) len() int {
+	n := len(x.one)
+	for _, vs := range x.more {
+		n += len(vs)
+	}
+	return n
+}
+
+// indexes are the store's in-memory indexes. Readers take mu for reading; a
+// write transaction collects its changes in an indexDelta and they are applied
+// when it commits, so a transaction that fails leaves them as they were.
+type indexes struct {
+	seed maphash.Seed
+	mu   sync.RWMutex
+	// alerts: hash of the correlation key -> the alerts' sequence numbers.
+	alerts hashIndex
+	// seen: hash of the dedup id -> the times (seenTime) it is stored under.
+	seen hashIndex
+}
+
+func newIndexes() *indexes {
+	return &indexes{seed: maphash.MakeSeed(), alerts: newHashIndex(), seen: newHashIndex()}
+}
+
+func (ix *indexes) hash(s string) uint64 { return maphash.String(ix.seed, s) }
+
+func (ix *indexes) hashBytes(b []byte) uint64 { return maphash.Bytes(ix.seed, b) }
+
+// indexOp is one change of an index by a write transaction.
+type indexOp struct {
+	seen bool // the seen index, else alerts
+	add  bool
+	h, v uint64
+}
+
+// indexDelta is what one write transaction changed: ops to apply at commit,
+// and the values it added, which its own lookups must see before then.
+type indexDelta struct {
+	ops    []indexOp
+	alerts map[uint64][]uint64
+	seen   map[uint64][]uint64
+}
+
+func (d *indexDelta) add(seen bool, h, v uint64) {
+	d.ops = append(d.ops, indexOp{seen: seen, add: true, h: h, v: v})
+	m := &d.alerts
+	if seen {
+		m = &d.seen
+	}
+	if *m == nil {
+		*m = map[uint64][]uint64{}
+	}
+	(*m)[h] = append((*m)[h], v)
+}
+
+func (d *indexDelta) remove(seen bool, h, v uint64) {
+	d.ops = append(d.ops, indexOp{seen: seen, h: h, v: v})
+}
+
+// candidates appends to dst the values of h in the seen or alerts index, as
+// the transaction that collected d (nil outside a write) sees them: the
+// committed ones, then its own. A value the transaction removed may still be
+// among them; the caller's check against the record finds it gone. The lock
+// is not held once it returns, so callers may look up other names while
+// they go through the result.
+func (ix *indexes) candidates(dst []uint64, d *indexDelta, seen bool, h uint64) []uint64 {
+	x := &ix.alerts
+	if seen {
+		x = &ix.seen
+	}
+	ix.mu.RLock()
+	dst = x.appendValues(dst, h)
+	ix.mu.RUnlock()
+	if d != nil {
+		own := d.alerts
+		if seen {
+			own = d.seen
+		}
+		dst = append(dst, own[h]...)
+	}
+	return dst
+}
+
+// apply makes a committed transaction's changes visible.
+func (ix *indexes) apply(ops []indexOp) {
+	if len(ops) == 0 {
+		return
+	}
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	for _, op := range ops {
+		x := &ix.alerts
+		if op.seen {
+			x = &ix.seen
+		}
+		if op.add {
+			x.add(op.h, op.v)
+		} else {
+			x.remove(op.h, op.v)
+		}
+	}
+}
