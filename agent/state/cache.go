@@ -4,8 +4,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -26,7 +24,7 @@ import (
 const DefaultCacheBytes = 1 << 20
 
 // outboxCache holds, per sink, decoded copies of outbox entries this process
-// committed, so the dispatcher (Pending) and Complete do not decode the JSON
+// committed, so the dispatcher (Pending) and Complete do not decode the records
 // the pipeline has just encoded. The file stays the only truth: readers walk
 // the outbox bucket for its keys and take an entry's content from the cache
 // only when the cache reflects exactly the snapshot they read (version), so a
@@ -145,41 +143,28 @@ func (c *outboxCache) len(sink string) (n, bytes int) {
 	return 0, 0
 }
 
-// cached returns e as the cache holds it, with the content decoding its JSON
-// would give, or nil when JSON would not give e back (a string that is not
-// valid UTF-8, which encoding/json replaces, or a time it cannot encode).
+// cached returns e as the cache holds it: with the content decoding its
+// record would give (decodeEntryRecord). Strings are kept byte for byte, so
+// only the times change (recordTime: no monotonic reading, the location the
+// record gives back) and an empty Fields map becomes nil. Every entry can be
+// cached.
 func cached(e entryValue) *cachedEntry {
-	var ok bool
 	ev := &e.Event
-	if ev.Time, ok = jsonTime(ev.Time); !ok {
-		return nil
-	}
-	if e.Enqueued, ok = jsonTime(e.Enqueued); !ok {
-		return nil
-	}
-	if e.Died.IsZero() {
-		e.Died = time.Time{} // "died" is omitted when zero
-	} else if e.Died, ok = jsonTime(e.Died); !ok {
-		return nil
-	}
+	ev.Time = recordTime(ev.Time)
+	e.Enqueued = recordTime(e.Enqueued)
+	e.Died = recordTime(e.Died)
 	strs := [...]*string{&ev.ID, &ev.Rule, (*string)(&ev.Status), &ev.Key, &ev.Severity, &ev.Title, &ev.Message,
 		&ev.Host, &ev.Ref, &e.LastError, &e.Reason}
 	fields := make([]string, 0, 2*len(ev.Fields))
 	for k, v := range ev.Fields {
 		fields = append(fields, k, v)
 	}
-	ev.Fields = nil // "fields" is omitted when empty and decodes as nil
+	ev.Fields = nil // an empty map decodes as nil; the others are rebuilt by copyOut
 	n := 0
 	for _, p := range strs {
-		if !utf8.ValidString(*p) {
-			return nil
-		}
 		n += len(*p)
 	}
 	for _, f := range fields {
-		if !utf8.ValidString(f) {
-			return nil
-		}
 		n += len(f)
 	}
 	var b strings.Builder
@@ -218,22 +203,4 @@ func (c *cachedEntry) copyOut() entryValue {
 		}
 	}
 	return e
-}
-
-// jsonTime returns t as decoding its JSON gives it back: no monotonic clock
-// reading, and the location UTC, Local or a fixed zone, as time.Time's
-// UnmarshalJSON chooses.
-func jsonTime(t time.Time) (time.Time, bool) {
-	if t.IsZero() && t.Location() == time.UTC {
-		return t, true
-	}
-	b, err := t.MarshalText()
-	if err != nil {
-		return time.Time{}, false
-	}
-	var out time.Time
-	if err := out.UnmarshalText(b); err != nil {
-		return time.Time{}, false
-	}
-	return out, true
 }

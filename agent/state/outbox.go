@@ -3,7 +3,6 @@ package state
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -58,7 +57,7 @@ func decodeEntry(k, v []byte) (entryValue, uint64, error) {
 		return e, 0, fmt.Errorf("outbox key %x is not a sequence number", k)
 	}
 	seq := binary.BigEndian.Uint64(k)
-	if err := json.Unmarshal(v, &e); err != nil {
+	if err := decodeEntryRecord(v, &e); err != nil {
 		return e, seq, fmt.Errorf("entry %d: %w", seq, err)
 	}
 	return e, seq, nil
@@ -212,11 +211,7 @@ func (s *Store) Complete(sink string, done []Done) error {
 			case sdk.Retryable:
 				e.Attempts++
 				e.LastError = d.Result.Reason
-				raw, err := appendEntryJSON(t.scratch[:0], &e)
-				if err == nil {
-					err = t.put(out, k, raw)
-				}
-				if err != nil {
+				if err := t.put(out, k, appendEntryRecord(t.scratch[:0], &e)); err != nil {
 					return fmt.Errorf("state: complete %d for sink %q: %w", d.Seq, sink, err)
 				}
 				t.rewrite(sink, d.Seq, &e)
@@ -252,11 +247,7 @@ func (t *Tx) bury(sink string, out *bolt.Bucket, seq uint64, e entryValue, reaso
 		return err
 	}
 	e.Reason, e.Died = reason, t.s.now()
-	raw, err := appendEntryJSON(t.scratch[:0], &e)
-	if err == nil {
-		err = t.put(dead, u64(seq), raw)
-	}
-	if err != nil {
+	if err := t.put(dead, u64(seq), appendEntryRecord(t.scratch[:0], &e)); err != nil {
 		return fmt.Errorf("state: dead letter %d for sink %q: %w", seq, sink, err)
 	}
 	if err := out.Delete(u64(seq)); err != nil {

@@ -186,13 +186,16 @@ func (t *Tx) Alert(rule, key string) (Alert, bool) {
 	if a, ok := t.alerts[string(k)]; ok {
 		return a.clone(), true
 	}
+	raw := t.tx.Bucket(bucketAlerts).Get(k)
+	if raw == nil {
+		return Alert{}, false
+	}
 	var a Alert
-	ok, err := getJSON(t.tx.Bucket(bucketAlerts), k, &a)
-	if err != nil {
+	if err := decodeAlertRecord(raw, &a); err != nil {
 		t.fail(fmt.Errorf("state: alert %q/%q: %w", rule, key, err))
 		return Alert{}, false
 	}
-	return a, ok
+	return a, true
 }
 
 // alertRef returns the instance of the alert of rule and key and the
@@ -203,31 +206,22 @@ func (t *Tx) alertRef(rule, key, sink string) (instance int, ref string, ok bool
 	if a, ok := t.alerts[string(k)]; ok {
 		return a.Instance, a.Refs[sink], true
 	}
-	var r struct {
-		Instance int               `json:"instance"`
-		Refs     map[string]string `json:"refs"`
+	raw := t.tx.Bucket(bucketAlerts).Get(k)
+	if raw == nil {
+		return 0, "", false
 	}
-	ok, err := getJSON(t.tx.Bucket(bucketAlerts), k, &r)
+	instance, ref, err := alertRecordRef(raw, sink)
 	if err != nil {
 		t.fail(fmt.Errorf("state: alert %q/%q: %w", rule, key, err))
 		return 0, "", false
 	}
-	return r.Instance, r.Refs[sink], ok
+	return instance, ref, true
 }
 
 // AlertRef returns the reference sink returned for the alert of rule and key,
 // if the alert is still in the given instance (see Alert.Instance). It is
 // Alert, reduced to what a dispatcher needs, and decodes only that.
 func (t *Tx) AlertRef(rule, key, sink string, instance int) string {
-	if _, cached := t.alerts[string(alertKey(rule, key))]; !cached {
-		// Most alerts have no reference at all (a webhook returns none). A
-		// stored alert with references has the key "refs": in its JSON, which
-		// no string value can contain unescaped; without it there is nothing
-		// to decode. (A field named "refs" only costs the decoding.)
-		if raw := t.tx.Bucket(bucketAlerts).Get(alertKey(rule, key)); !bytes.Contains(raw, refsJSONKey) {
-			return ""
-		}
-	}
 	in, ref, ok := t.alertRef(rule, key, sink)
 	if !ok || in != instance {
 		return ""
@@ -235,20 +229,13 @@ func (t *Tx) AlertRef(rule, key, sink string, instance int) string {
 	return ref
 }
 
-// refsJSONKey is how Alert.Refs starts in an alert's JSON.
-var refsJSONKey = []byte(`"refs":`)
-
 // PutAlert saves a, replacing the alert with the same Rule and Key.
 func (t *Tx) PutAlert(a Alert) error {
 	if a.Rule == "" {
 		return fmt.Errorf("state: put alert with key %q: empty rule", a.Key)
 	}
 	k := alertKey(a.Rule, a.Key)
-	raw, err := appendAlertJSON(t.scratch[:0], &a)
-	if err == nil {
-		err = t.put(t.tx.Bucket(bucketAlerts), k, raw)
-	}
-	if err != nil {
+	if err := t.put(t.tx.Bucket(bucketAlerts), k, appendAlertRecord(t.scratch[:0], &a)); err != nil {
 		return fmt.Errorf("state: put alert %q/%q: %w", a.Rule, a.Key, err)
 	}
 	// Most puts change an alert that is already indexed (a repeat, a
@@ -300,7 +287,7 @@ func (t *Tx) Alerts(keep func(Alert) bool) []Alert {
 	var out []Alert
 	_ = t.tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
 		var a Alert
-		if err := json.Unmarshal(v, &a); err != nil {
+		if err := decodeAlertRecord(v, &a); err != nil {
 			t.fail(fmt.Errorf("state: alert %x: %w", k, err))
 			return nil
 		}
@@ -338,7 +325,7 @@ func (t *Tx) PruneResolved(olderThan time.Time) (int, error) {
 	var gone []Alert
 	err := t.tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
 		var a Alert
-		if err := json.Unmarshal(v, &a); err != nil {
+		if err := decodeAlertRecord(v, &a); err != nil {
 			return fmt.Errorf("state: alert %x: %w", k, err)
 		}
 		if a.Status == sdk.StatusResolved && a.ResolvedAt.Before(olderThan) {
@@ -407,11 +394,7 @@ func (t *Tx) Enqueue(sink string, ev sdk.Event) (uint64, error) {
 			e.Event.Ref = ref
 		}
 	}
-	raw, err := appendEntryJSON(t.scratch[:0], &e)
-	if err == nil {
-		err = t.put(b, u64(seq), raw)
-	}
-	if err != nil {
+	if err := t.put(b, u64(seq), appendEntryRecord(t.scratch[:0], &e)); err != nil {
 		return 0, fmt.Errorf("state: enqueue for sink %q: %w", sink, err)
 	}
 	t.addDepth(sink, 1)
@@ -419,10 +402,9 @@ func (t *Tx) Enqueue(sink string, ev sdk.Event) (uint64, error) {
 	// cannot read it from the cache before it commits: no need to note it in
 	// rewritten.
 	if t.cacheRoom(sink) > 0 {
-		if c := cached(e); c != nil {
-			t.ops = append(t.ops, cacheOp{sink: sink, seq: seq, val: c})
-			t.room[sink] -= c.size
-		}
+		c := cached(e)
+		t.ops = append(t.ops, cacheOp{sink: sink, seq: seq, val: c})
+		t.room[sink] -= c.size
 	}
 	return seq, nil
 }
