@@ -11,8 +11,9 @@ import (
 )
 
 // Alerts and outbox entries are written for every alert the agent raises, so
-// they are stored as compact binary records rather than JSON: about a third
-// of the bytes, and decoding is a walk over the record instead of a parse.
+// they are stored as compact binary records rather than JSON: a quarter fewer
+// bytes for a typical alert, whose own text is most of what remains, and a
+// tenth of the CPU to encode or decode (BenchmarkRecords).
 //
 // The format, version 1. Every record starts with the version byte (1); a
 // record of another version, or with bytes after its last field, is an error.
@@ -429,15 +430,15 @@ func (r *recordReader) int(field string) int {
 	return int(x)
 }
 
-// count reads a length or element count of items at least min bytes each,
+// count reads a length or element count of items at least size bytes each,
 // checking it against what is left before anyone allocates for it.
-func (r *recordReader) count(field string, min int) int {
+func (r *recordReader) count(field string, size int) int {
 	at := r.off
 	n := r.uvarint(field)
 	if r.err != nil {
 		return 0
 	}
-	if left := len(r.v) - r.off; n > uint64(left/min) {
+	if left := len(r.v) - r.off; n > uint64(left/size) {
 		r.fail(field, at, fmt.Sprintf("length %d exceeds the %d bytes left: truncated", n, left))
 		return 0
 	}
@@ -466,7 +467,7 @@ func (r *recordReader) bytes(field string) []byte {
 }
 
 // eachPair calls f with the pairs of a map, checking their order.
-func (r *recordReader) eachPair(field string, f func(k, v []byte)) int {
+func (r *recordReader) eachPair(field string, f func(k, v []byte)) {
 	n := r.count(field, 2)
 	var prev []byte
 	for i := range n {
@@ -474,16 +475,15 @@ func (r *recordReader) eachPair(field string, f func(k, v []byte)) int {
 		k := r.bytes(field)
 		v := r.bytes(field)
 		if r.err != nil {
-			return 0
+			return
 		}
 		if i > 0 && string(k) <= string(prev) {
 			r.fail(field, at, "keys out of order")
-			return 0
+			return
 		}
 		prev = k
 		f(k, v)
 	}
-	return n
 }
 
 func (r *recordReader) strMap(field string) map[string]string {
