@@ -205,6 +205,21 @@ func alertRecordRef(v []byte, sink string) (instance int, ref string, err error)
 	return instance, ref, nil
 }
 
+// alertRecordRefSinks calls fn with the name of every sink that has a
+// reference in the alert record, decoding nothing after the references. The
+// name is a sub-slice of v.
+func alertRecordRefSinks(v []byte, fn func(sink []byte)) error {
+	r := newRecordReader("alert record", v, false)
+	if r.version() {
+		return r.err
+	}
+	r.bytes("rule")
+	r.bytes("key")
+	r.int("instance")
+	r.eachPair("refs", func(k, _ []byte) { fn(k) })
+	return r.err
+}
+
 // appendEntryRecord appends the binary record of e to b.
 func appendEntryRecord(b []byte, e *entryValue) []byte {
 	b = append(b, recordVersion)

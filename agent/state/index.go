@@ -88,10 +88,15 @@ type indexes struct {
 	alerts hashIndex
 	// seen: hash of the dedup id -> the times (seenTime) it is stored under.
 	seen hashIndex
+	// refSinks are the sinks that have a reference in some alert: most
+	// sinks (webhooks) never return one, and their dispatchers then need not
+	// look each alert up (Tx.AlertRef). It only grows while the store is
+	// open, so it may name a sink whose references are gone, never miss one.
+	refSinks map[string]bool
 }
 
 func newIndexes() *indexes {
-	return &indexes{seed: maphash.MakeSeed(), alerts: newHashIndex(), seen: newHashIndex()}
+	return &indexes{seed: maphash.MakeSeed(), alerts: newHashIndex(), seen: newHashIndex(), refSinks: map[string]bool{}}
 }
 
 func (ix *indexes) hash(s string) uint64 { return maphash.String(ix.seed, s) }
@@ -108,9 +113,10 @@ type indexOp struct {
 // indexDelta is what one write transaction changed: ops to apply at commit,
 // and the values it added, which its own lookups must see before then.
 type indexDelta struct {
-	ops    []indexOp
-	alerts map[uint64][]uint64
-	seen   map[uint64][]uint64
+	ops      []indexOp
+	alerts   map[uint64][]uint64
+	seen     map[uint64][]uint64
+	refSinks []string
 }
 
 func (d *indexDelta) add(seen bool, h, v uint64) {
@@ -153,13 +159,26 @@ func (ix *indexes) candidates(dst []uint64, d *indexDelta, seen bool, h uint64) 
 	return dst
 }
 
+// hasRefs reports whether an alert may hold a reference of sink, as the
+// transaction that collected d (nil outside a write) sees it.
+func (ix *indexes) hasRefs(d *indexDelta, sink string) bool {
+	ix.mu.RLock()
+	ok := ix.refSinks[sink]
+	ix.mu.RUnlock()
+	return ok || (d != nil && slices.Contains(d.refSinks, sink))
+}
+
 // apply makes a committed transaction's changes visible.
-func (ix *indexes) apply(ops []indexOp) {
-	if len(ops) == 0 {
+func (ix *indexes) apply(d *indexDelta) {
+	ops := d.ops
+	if len(ops) == 0 && len(d.refSinks) == 0 {
 		return
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	for _, sink := range d.refSinks {
+		ix.refSinks[sink] = true
+	}
 	for _, op := range ops {
 		x := &ix.alerts
 		if op.seen {

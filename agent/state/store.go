@@ -309,7 +309,8 @@ func (s *Store) init() error {
 }
 
 // buildIndexes reads the name of every alert and every dedup id into the
-// in-memory indexes (index.go). It reads only the start of each alert.
+// in-memory indexes (index.go), and which sinks have references. It reads only
+// the start of each alert.
 func (s *Store) buildIndexes(tx *bolt.Tx) error {
 	err := tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
 		if len(k) != 8 {
@@ -320,7 +321,11 @@ func (s *Store) buildIndexes(tx *bolt.Tx) error {
 			return corrupt(s.path, fmt.Errorf("alert %d: %w", binary.BigEndian.Uint64(k), err))
 		}
 		s.idx.alerts.add(s.idx.hashBytes(key), binary.BigEndian.Uint64(k))
-		return nil
+		return alertRecordRefSinks(v, func(sink []byte) {
+			if !s.idx.refSinks[string(sink)] {
+				s.idx.refSinks[string(sink)] = true
+			}
+		})
 	})
 	if err != nil {
 		return err
@@ -367,9 +372,9 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		}
 		// Every commit advances the cache's version, also one that changed
 		// no outbox entry.
-		id, ops, delta, idxOps := btx.ID(), tx.ops, tx.depth, tx.idx.ops
+		id, ops, delta, idx := btx.ID(), tx.ops, tx.depth, &tx.idx
 		btx.OnCommit(func() {
-			s.idx.apply(idxOps)
+			s.idx.apply(idx)
 			s.cache.commit(id, ops)
 			if len(delta) > 0 {
 				s.applyDepth(delta)

@@ -36,6 +36,9 @@ type Tx struct {
 	alerts map[string]*txAlert
 	// idx is what this tx changed in the store's in-memory indexes.
 	idx indexDelta
+	// absent are the alerts (by alertKey) this tx looked up and did not
+	// find, and has not put since.
+	absent map[string]bool
 	// ops are the outbox changes the cache takes over when this tx commits;
 	// rewritten are the entries this tx changed, which it must not read from
 	// the cache (that holds them as they were before the tx).
@@ -204,6 +207,10 @@ func (t *Tx) Alert(rule, key string) (Alert, bool) {
 // returns its sequence number and stored record (valid only during the
 // transaction).
 func (t *Tx) findAlert(rule, key string) (seq uint64, record []byte, ok bool) {
+	name := alertKey(rule, key)
+	if t.absent[string(name)] {
+		return 0, nil, false
+	}
 	b := t.tx.Bucket(bucketAlerts)
 	var buf [4]uint64
 	for _, seq := range t.s.idx.candidates(buf[:0], &t.idx, false, t.s.idx.hash(key)) {
@@ -219,6 +226,13 @@ func (t *Tx) findAlert(rule, key string) (seq uint64, record []byte, ok bool) {
 		if string(r) == rule && string(k) == key {
 			return seq, v, true
 		}
+	}
+	if t.tx.Writable() {
+		// Remember the miss: a new alert is looked up, then put.
+		if t.absent == nil {
+			t.absent = map[string]bool{}
+		}
+		t.absent[string(name)] = true
 	}
 	return 0, nil, false
 }
@@ -245,7 +259,15 @@ func (t *Tx) alertRef(rule, key, sink string) (instance int, ref string, ok bool
 // AlertRef returns the reference sink returned for the alert of rule and key,
 // if the alert is still in the given instance (see Alert.Instance). It is
 // Alert, reduced to what a dispatcher needs, and decodes only that.
+//
+// A sink no alert has a reference of is answered without a lookup. That set
+// grows when a transaction that stores a sink's first reference commits,
+// which Complete does in the sink's dispatcher, the one caller of AlertRef
+// for that sink, before it reads again.
 func (t *Tx) AlertRef(rule, key, sink string, instance int) string {
+	if !t.s.idx.hasRefs(&t.idx, sink) {
+		return ""
+	}
 	in, ref, ok := t.alertRef(rule, key, sink)
 	if !ok || in != instance {
 		return ""
@@ -276,6 +298,8 @@ func (t *Tx) PutAlert(a Alert) error {
 	} else if s, _, ok := t.findAlert(a.Rule, a.Key); ok {
 		seq = s
 	} else {
+		// A new alert: the lifecycle has just looked it up (Alert), so
+		// findAlert answered from t.absent.
 		var err error
 		if seq, err = b.NextSequence(); err != nil {
 			return fmt.Errorf("state: put alert %q/%q: %w", a.Rule, a.Key, err)
@@ -285,10 +309,16 @@ func (t *Tx) PutAlert(a Alert) error {
 	if err := t.put(b, u64(seq), appendAlertRecord(t.scratch[:0], &a)); err != nil {
 		return fmt.Errorf("state: put alert %q/%q: %w", a.Rule, a.Key, err)
 	}
+	for sink := range a.Refs {
+		if !t.s.idx.hasRefs(&t.idx, sink) {
+			t.idx.refSinks = append(t.idx.refSinks, sink)
+		}
+	}
 	if t.alerts == nil {
 		t.alerts = map[string]*txAlert{}
 	}
 	t.alerts[k] = &txAlert{seq: seq, a: a.clone()}
+	delete(t.absent, k)
 	return nil
 }
 
