@@ -405,15 +405,9 @@ func (r *recordReader) uvarint(field string) uint64 {
 		return 0
 	}
 	x, n := binary.Uvarint(r.v[r.off:])
-	if n <= 0 {
-		if n == 0 {
-			r.fail(field, r.off, "truncated")
-		} else {
-			r.fail(field, r.off, "varint overflows 64 bits")
-		}
+	if !r.advance(field, n) {
 		return 0
 	}
-	r.off += n
 	return x
 }
 
@@ -423,16 +417,25 @@ func (r *recordReader) varint(field string) int64 {
 		return 0
 	}
 	x, n := binary.Varint(r.v[r.off:])
-	if n <= 0 {
-		if n == 0 {
-			r.fail(field, r.off, "truncated")
-		} else {
-			r.fail(field, r.off, "varint overflows 64 bits")
-		}
+	if !r.advance(field, n) {
 		return 0
 	}
-	r.off += n
 	return x
+}
+
+// advance moves past a varint of field that binary.Uvarint or Varint read
+// as n bytes, or records why it could not be read.
+func (r *recordReader) advance(field string, n int) bool {
+	switch {
+	case n > 0:
+		r.off += n
+		return true
+	case n == 0:
+		r.fail(field, r.off, "truncated")
+	default:
+		r.fail(field, r.off, "varint overflows 64 bits")
+	}
+	return false
 }
 
 func (r *recordReader) int(field string) int {
