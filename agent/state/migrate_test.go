@@ -197,6 +197,9 @@ func TestMigrateSchema1(t *testing.T) {
 	if got, want := dumpJSON(t, s), readFile(t, "testdata/schema1.golden.json"); got != want {
 		t.Errorf("the migrated file answers differently from schema 1:\n%s", diffLines(want, got))
 	}
+	if from, copyPath, ok := s.Migrated(); !ok || from != 1 || copyPath != path+".schema1" {
+		t.Errorf("Migrated() = %d, %q, %v; want 1, %q, true", from, copyPath, ok, path+".schema1")
+	}
 	if !strings.Contains(logs.String(), "state file migrated") || !strings.Contains(logs.String(), "alerts=5") {
 		t.Errorf("no log line for the migration with its counts:\n%s", logs.String())
 	}
@@ -255,8 +258,8 @@ func TestMigrateSchema1(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if strings.Contains(logs.String(), "migrated") {
-		t.Errorf("migrated twice:\n%s", logs.String())
+	if _, _, ok := s.Migrated(); strings.Contains(logs.String(), "migrated") || ok {
+		t.Errorf("migrated twice (Migrated() = %v):\n%s", ok, logs.String())
 	}
 	_ = s.View(func(tx *Tx) error {
 		if a, ok := tx.Alert("qlik-reload-failed", "a7d2e9c4-1b3f-4e5a-8c6d-7e8f9a0b1c2d"); !ok || a.Status != sdk.StatusResolved {

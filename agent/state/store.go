@@ -125,6 +125,8 @@ type Store struct {
 	released     func() // tests: called after each release
 
 	releaseFailed atomic.Bool // releaseMemory has logged that it cannot
+
+	migratedFrom uint64 // the schema Open migrated the file from, or 0
 }
 
 // Open opens the state file at path, creating it and its directory if needed.
@@ -291,9 +293,11 @@ func (s *Store) init() error {
 			return fmt.Errorf("%w: %s has schema version %d and this build understands up to %d: "+
 				"run the newer herald, or move the file aside to start fresh", ErrNewerSchema, s.path, binary.BigEndian.Uint64(v), SchemaVersion)
 		case binary.BigEndian.Uint64(v) < SchemaVersion:
-			if err := s.migrate(tx, binary.BigEndian.Uint64(v)); err != nil {
+			from := binary.BigEndian.Uint64(v)
+			if err := s.migrate(tx, from); err != nil {
 				return err
 			}
+			tx.OnCommit(func() { s.migratedFrom = from })
 		}
 		if err := meta.Put(keySchema, u64(SchemaVersion)); err != nil {
 			return err
@@ -350,6 +354,15 @@ func (s *Store) buildIndexes(tx *bolt.Tx) error {
 
 // Path is the state file's path.
 func (s *Store) Path() string { return s.path }
+
+// Migrated reports whether Open converted the file from an older schema, the
+// schema it had, and where Open kept a copy of the file as it was.
+func (s *Store) Migrated() (from uint64, copyPath string, ok bool) {
+	if s.migratedFrom == 0 {
+		return 0, "", false
+	}
+	return s.migratedFrom, s.path + backupSuffix(s.migratedFrom), true
+}
 
 // Close releases the file and its lock. Transactions must have finished.
 func (s *Store) Close() error {

@@ -152,7 +152,7 @@ func (a *agentAPI) url(path string) string { return a.base + path }
 // [server] listen, over HTTPS pinned to tls_cert_file when the agent serves
 // TLS. command names the command for the error that nothing can be reached.
 func openStateOrAgent(path string, cfg *config.Config, addr, command string) (*state.Store, *agentAPI, error) {
-	store, err := state.Open(path, state.Options{Timeout: alertsLockWait})
+	store, err := openState(path, state.Options{Timeout: alertsLockWait}, os.Stderr)
 	if err == nil {
 		return store, nil, nil
 	}

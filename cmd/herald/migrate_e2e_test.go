@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,10 +94,17 @@ func TestSIGKILLDuringMigration(t *testing.T) {
 		}
 	}
 
-	// The next start migrates it, and every alert is there.
-	out, err := exec.Command(heraldBin, "alerts", "--config", cfg, "--all", "--json").Output()
-	if err != nil {
-		t.Fatalf("herald alerts after the kills: %v\n%s", err, out)
+	// The next start migrates it, says so, and every alert is there.
+	list := exec.Command(heraldBin, "alerts", "--config", cfg, "--all", "--json")
+	var stdout, stderr strings.Builder
+	list.Stdout, list.Stderr = &stdout, &stderr
+	if err := list.Run(); err != nil {
+		t.Fatalf("herald alerts after the kills: %v\n%s%s", err, stdout.String(), stderr.String())
+	}
+	out := stdout.String()
+	if want := "herald: converted the state file " + path + " from schema 1 to " + strconv.Itoa(state.SchemaVersion) +
+		"; the file as it was is kept as " + path + ".schema1\n"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("herald alerts did not say it converted the file; stderr:\n%s\nwant the line %q", stderr.String(), want)
 	}
 	var golden struct {
 		Alerts []state.Alert `json:"alerts"`
@@ -108,7 +116,7 @@ func TestSIGKILLDuringMigration(t *testing.T) {
 	if err := json.Unmarshal(raw, &golden); err != nil {
 		t.Fatal(err)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(out)))
+	dec := json.NewDecoder(strings.NewReader(out))
 	var got []state.Alert
 	for dec.More() {
 		var a state.Alert
@@ -128,6 +136,13 @@ func TestSIGKILLDuringMigration(t *testing.T) {
 	}
 	if _, err := os.Stat(path + ".schema1"); err != nil {
 		t.Errorf("no copy of the schema 1 file: %v", err)
+	}
+	// Converted once: the next command says nothing of it.
+	again := exec.Command(heraldBin, "alerts", "--config", cfg, "--all", "--json")
+	stderr.Reset()
+	again.Stderr = &stderr
+	if err := again.Run(); err != nil || strings.Contains(stderr.String(), "converted") {
+		t.Errorf("herald alerts a second time: %v; stderr:\n%s", err, stderr.String())
 	}
 }
 

@@ -147,7 +147,7 @@ func openOutbox(f *outboxFlags) (st *outboxState, path string, err error) {
 		}
 		return nil, path, nil
 	}
-	store, err := state.Open(path, state.Options{})
+	store, err := openState(path, state.Options{}, os.Stderr)
 	if err != nil {
 		if errors.Is(err, state.ErrInUse) {
 			return nil, path, fmt.Errorf("the agent is running (state file %s is locked): "+
