@@ -205,19 +205,20 @@ func alertRecordRef(v []byte, sink string) (instance int, ref string, err error)
 	return instance, ref, nil
 }
 
-// alertRecordRefSinks calls fn with the name of every sink that has a
-// reference in the alert record, decoding nothing after the references. The
-// name is a sub-slice of v.
-func alertRecordRefSinks(v []byte, fn func(sink []byte)) error {
+// alertRecordIndex returns the key of an alert record and calls refSink
+// with the name of every sink that has a reference in it, decoding nothing
+// after the references: what the in-memory indexes need. Both are sub-slices
+// of v.
+func alertRecordIndex(v []byte, refSink func(sink []byte)) (key []byte, err error) {
 	r := newRecordReader("alert record", v, false)
 	if r.version() {
-		return r.err
+		return nil, r.err
 	}
 	r.bytes("rule")
-	r.bytes("key")
+	key = r.bytes("key")
 	r.int("instance")
-	r.eachPair("refs", func(k, _ []byte) { fn(k) })
-	return r.err
+	r.eachPair("refs", func(k, _ []byte) { refSink(k) })
+	return key, r.err
 }
 
 // appendEntryRecord appends the binary record of e to b.

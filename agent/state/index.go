@@ -70,14 +70,6 @@ func (x *hashIndex) remove(h, v uint64) {
 	}
 }
 
-func (x *hashIndex) len() int {
-	n := len(x.one)
-	for _, vs := range x.more {
-		n += len(vs)
-	}
-	return n
-}
-
 // indexes are the store's in-memory indexes. Readers take mu for reading; a
 // write transaction collects its changes in an indexDelta and they are applied
 // when it commits, so a transaction that fails leaves them as they were.

@@ -107,11 +107,11 @@ func TestHashIndexSharedHash(t *testing.T) {
 	}
 	x.remove(42, 11)
 	x.remove(42, 12) // not there
-	if got := x.appendValues(nil, 42); len(got) != 1 || got[0] != 9 || x.len() != 1 || len(x.more) != 0 {
-		t.Fatalf("after removing 11: %v (len %d, more %v), want [9]", got, x.len(), x.more)
+	if got := x.appendValues(nil, 42); len(got) != 1 || got[0] != 9 || len(x.one) != 1 || len(x.more) != 0 {
+		t.Fatalf("after removing 11: %v (one %v, more %v), want [9]", got, x.one, x.more)
 	}
 	x.remove(42, 9)
-	if x.len() != 0 || len(x.one) != 0 {
+	if len(x.one) != 0 || len(x.more) != 0 {
 		t.Fatalf("index not empty: %+v", x)
 	}
 }

@@ -196,10 +196,10 @@ func migrateEntries1(tx *bolt.Tx, parent []byte) (int, error) {
 // decodeEntryJSON reads a schema 1 outbox or dead-letter entry.
 func decodeEntryJSON(k, v []byte) (entryValue, uint64, error) {
 	var e entryValue
-	if len(k) != 8 {
-		return e, 0, fmt.Errorf("key %x is not a sequence number", k)
+	seq, err := entrySeq(k)
+	if err != nil {
+		return e, 0, err
 	}
-	seq := binary.BigEndian.Uint64(k)
 	if err := json.Unmarshal(v, &e); err != nil {
 		return e, seq, fmt.Errorf("entry %d: %w", seq, err)
 	}

@@ -53,14 +53,22 @@ type entryValue struct {
 
 func decodeEntry(k, v []byte) (entryValue, uint64, error) {
 	var e entryValue
-	if len(k) != 8 {
-		return e, 0, fmt.Errorf("outbox key %x is not a sequence number", k)
+	seq, err := entrySeq(k)
+	if err != nil {
+		return e, 0, err
 	}
-	seq := binary.BigEndian.Uint64(k)
 	if err := decodeEntryRecord(v, &e); err != nil {
 		return e, seq, fmt.Errorf("entry %d: %w", seq, err)
 	}
 	return e, seq, nil
+}
+
+// entrySeq reads the key of an outbox or dead-letter entry.
+func entrySeq(k []byte) (uint64, error) {
+	if len(k) != 8 {
+		return 0, fmt.Errorf("outbox key %x is not a sequence number", k)
+	}
+	return binary.BigEndian.Uint64(k), nil
 }
 
 // outboxEntry is decodeEntry for an entry of sink's outbox: it takes the entry

@@ -329,16 +329,16 @@ func (s *Store) buildIndexes(tx *bolt.Tx) error {
 		if len(k) != 8 {
 			return corrupt(s.path, fmt.Errorf("alert key %x is not a sequence number", k))
 		}
-		_, key, err := alertRecordIdentity(v)
+		key, err := alertRecordIndex(v, func(sink []byte) {
+			if !s.idx.refSinks[string(sink)] { // a lookup does not allocate; an assignment would
+				s.idx.refSinks[string(sink)] = true
+			}
+		})
 		if err != nil {
 			return corrupt(s.path, fmt.Errorf("alert %d: %w", binary.BigEndian.Uint64(k), err))
 		}
 		s.idx.alerts.add(s.idx.hashBytes(key), binary.BigEndian.Uint64(k))
-		return alertRecordRefSinks(v, func(sink []byte) {
-			if !s.idx.refSinks[string(sink)] {
-				s.idx.refSinks[string(sink)] = true
-			}
-		})
+		return nil
 	})
 	if err != nil {
 		return err

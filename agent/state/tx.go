@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -188,10 +189,11 @@ func (a *Alert) Unhold() {
 
 // Alert returns the alert of rule and key and whether there is one.
 func (t *Tx) Alert(rule, key string) (Alert, bool) {
-	if c, ok := t.alerts[string(alertKey(rule, key))]; ok {
+	name := alertKey(rule, key)
+	if c, ok := t.alerts[string(name)]; ok {
 		return c.a.clone(), true
 	}
-	seq, v, ok := t.findAlert(rule, key)
+	seq, v, ok := t.findAlert(rule, key, name)
 	if !ok {
 		return Alert{}, false
 	}
@@ -203,28 +205,16 @@ func (t *Tx) Alert(rule, key string) (Alert, bool) {
 	return a, true
 }
 
-// findAlert looks the alert of rule and key up in the in-memory index and
-// returns its sequence number and stored record (valid only during the
-// transaction).
-func (t *Tx) findAlert(rule, key string) (seq uint64, record []byte, ok bool) {
-	name := alertKey(rule, key)
+// findAlert looks the alert of rule and key, named name (alertKey), up in
+// the in-memory index and returns its sequence number and stored record
+// (valid only during the transaction).
+func (t *Tx) findAlert(rule, key string, name []byte) (seq uint64, record []byte, ok bool) {
 	if t.absent[string(name)] {
 		return 0, nil, false
 	}
-	b := t.tx.Bucket(bucketAlerts)
-	var buf [4]uint64
-	for _, seq := range t.s.idx.candidates(buf[:0], &t.idx, false, t.s.idx.hash(key)) {
-		v := b.Get(u64(seq))
-		if v == nil {
-			continue // removed by this transaction, or after this reader's snapshot
-		}
-		r, k, err := alertRecordIdentity(v)
-		if err != nil {
-			t.fail(fmt.Errorf("state: alert %d: %w", seq, err))
-			continue
-		}
-		if string(r) == rule && string(k) == key {
-			return seq, v, true
+	for a := range t.alertsOfKey(key) {
+		if string(a.rule) == rule {
+			return a.seq, a.record, true
 		}
 	}
 	if t.tx.Writable() {
@@ -237,14 +227,45 @@ func (t *Tx) findAlert(rule, key string) (seq uint64, record []byte, ok bool) {
 	return 0, nil, false
 }
 
+// storedAlert is an alert as stored: where, its rule, and its record (valid
+// only during the transaction).
+type storedAlert struct {
+	seq          uint64
+	rule, record []byte
+}
+
+// alertsOfKey yields every stored alert with correlation key that the
+// in-memory index names, as this transaction sees them.
+func (t *Tx) alertsOfKey(key string) iter.Seq[storedAlert] {
+	return func(yield func(storedAlert) bool) {
+		b := t.tx.Bucket(bucketAlerts)
+		var buf [4]uint64
+		for _, seq := range t.s.idx.candidates(buf[:0], &t.idx, false, t.s.idx.hash(key)) {
+			v := b.Get(u64(seq))
+			if v == nil {
+				continue // removed by this transaction, or after this reader's snapshot
+			}
+			r, k, err := alertRecordIdentity(v)
+			if err != nil {
+				t.fail(fmt.Errorf("state: alert %d: %w", seq, err))
+				continue
+			}
+			if string(k) == key && !yield(storedAlert{seq, r, v}) {
+				return
+			}
+		}
+	}
+}
+
 // alertRef returns the instance of the alert of rule and key and the
 // reference sink returned for it, without decoding more of the alert than
 // that. ok is false when there is no such alert.
 func (t *Tx) alertRef(rule, key, sink string) (instance int, ref string, ok bool) {
-	if c, ok := t.alerts[string(alertKey(rule, key))]; ok {
+	name := alertKey(rule, key)
+	if c, ok := t.alerts[string(name)]; ok {
 		return c.a.Instance, c.a.Refs[sink], true
 	}
-	seq, v, ok := t.findAlert(rule, key)
+	seq, v, ok := t.findAlert(rule, key, name)
 	if !ok {
 		return 0, "", false
 	}
@@ -291,13 +312,9 @@ func (t *Tx) PutAlert(a Alert) error {
 	b := t.tx.Bucket(bucketAlerts)
 	// Keys only grow: fill pages before splitting them (see sinkBucket).
 	b.FillPercent = 1.0
-	k := string(alertKey(a.Rule, a.Key))
-	var seq uint64
-	if c, ok := t.alerts[k]; ok {
-		seq = c.seq
-	} else if s, _, ok := t.findAlert(a.Rule, a.Key); ok {
-		seq = s
-	} else {
+	name := alertKey(a.Rule, a.Key)
+	seq, ok := t.alertSeq(a.Rule, a.Key, name)
+	if !ok {
 		// A new alert: the lifecycle has just looked it up (Alert), so
 		// findAlert answered from t.absent.
 		var err error
@@ -317,9 +334,19 @@ func (t *Tx) PutAlert(a Alert) error {
 	if t.alerts == nil {
 		t.alerts = map[string]*txAlert{}
 	}
-	t.alerts[k] = &txAlert{seq: seq, a: a.clone()}
-	delete(t.absent, k)
+	t.alerts[string(name)] = &txAlert{seq: seq, a: a.clone()}
+	delete(t.absent, string(name))
 	return nil
+}
+
+// alertSeq returns where the alert of rule and key, named name (alertKey),
+// is stored: written by this tx, or found through the index.
+func (t *Tx) alertSeq(rule, key string, name []byte) (uint64, bool) {
+	if c, ok := t.alerts[string(name)]; ok {
+		return c.seq, true
+	}
+	seq, _, ok := t.findAlert(rule, key, name)
+	return seq, ok
 }
 
 // clone returns a copy of a that shares no map with it.
@@ -337,16 +364,12 @@ func (a Alert) clone() Alert {
 
 // DeleteAlert forgets the alert of rule and key, if any.
 func (t *Tx) DeleteAlert(rule, key string) error {
-	k := string(alertKey(rule, key))
-	var seq uint64
-	if c, ok := t.alerts[k]; ok {
-		seq = c.seq
-	} else if s, _, ok := t.findAlert(rule, key); ok {
-		seq = s
-	} else {
+	name := alertKey(rule, key)
+	seq, ok := t.alertSeq(rule, key, name)
+	if !ok {
 		return nil
 	}
-	delete(t.alerts, k)
+	delete(t.alerts, string(name))
 	return t.deleteAlertAt(seq, key)
 }
 
@@ -387,22 +410,8 @@ func (t *Tx) Alerts(keep func(Alert) bool) []Alert {
 // matches, not the number of alerts.
 func (t *Tx) AlertsByKey(key string) []Alert {
 	var out []Alert
-	b := t.tx.Bucket(bucketAlerts)
-	var buf [4]uint64
-	for _, seq := range t.s.idx.candidates(buf[:0], &t.idx, false, t.s.idx.hash(key)) {
-		v := b.Get(u64(seq))
-		if v == nil {
-			continue
-		}
-		r, k, err := alertRecordIdentity(v)
-		if err != nil {
-			t.fail(fmt.Errorf("state: alert %d: %w", seq, err))
-			continue
-		}
-		if string(k) != key {
-			continue
-		}
-		if a, ok := t.Alert(string(r), key); ok {
+	for s := range t.alertsOfKey(key) {
+		if a, ok := t.Alert(string(s.rule), key); ok {
 			out = append(out, a)
 		}
 	}
@@ -612,13 +621,9 @@ func (t *Tx) sinkBucket(parent []byte, sink string, create bool) (*bolt.Bucket, 
 // length as a uvarint, the rule, then the key. The length prefix keeps any two
 // (rule, key) pairs apart whatever bytes they contain.
 func alertKey(rule, key string) []byte {
-	return lengthPrefixed(rule, key)
-}
-
-func lengthPrefixed(a, b string) []byte {
-	out := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+len(a)+len(b)), uint64(len(a)))
-	out = append(out, a...)
-	return append(out, b...)
+	out := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+len(rule)+len(key)), uint64(len(rule)))
+	out = append(out, rule...)
+	return append(out, key...)
 }
 
 func getJSON(b *bolt.Bucket, k []byte, v any) (bool, error) {

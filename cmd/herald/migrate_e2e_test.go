@@ -95,16 +95,13 @@ func TestSIGKILLDuringMigration(t *testing.T) {
 	}
 
 	// The next start migrates it, says so, and every alert is there.
-	list := exec.Command(heraldBin, "alerts", "--config", cfg, "--all", "--json")
-	var stdout, stderr strings.Builder
-	list.Stdout, list.Stderr = &stdout, &stderr
-	if err := list.Run(); err != nil {
-		t.Fatalf("herald alerts after the kills: %v\n%s%s", err, stdout.String(), stderr.String())
+	out, stderr, code := runHerald(t, "alerts", "--config", cfg, "--all", "--json")
+	if code != 0 {
+		t.Fatalf("herald alerts after the kills exited %d:\n%s%s", code, out, stderr)
 	}
-	out := stdout.String()
 	if want := "herald: converted the state file " + path + " from schema 1 to " + strconv.Itoa(state.SchemaVersion) +
-		"; the file as it was is kept as " + path + ".schema1\n"; !strings.Contains(stderr.String(), want) {
-		t.Errorf("herald alerts did not say it converted the file; stderr:\n%s\nwant the line %q", stderr.String(), want)
+		"; the file as it was is kept as " + path + ".schema1\n"; !strings.Contains(stderr, want) {
+		t.Errorf("herald alerts did not say it converted the file; stderr:\n%s\nwant the line %q", stderr, want)
 	}
 	var golden struct {
 		Alerts []state.Alert `json:"alerts"`
@@ -138,11 +135,8 @@ func TestSIGKILLDuringMigration(t *testing.T) {
 		t.Errorf("no copy of the schema 1 file: %v", err)
 	}
 	// Converted once: the next command says nothing of it.
-	again := exec.Command(heraldBin, "alerts", "--config", cfg, "--all", "--json")
-	stderr.Reset()
-	again.Stderr = &stderr
-	if err := again.Run(); err != nil || strings.Contains(stderr.String(), "converted") {
-		t.Errorf("herald alerts a second time: %v; stderr:\n%s", err, stderr.String())
+	if _, stderr, code := runHerald(t, "alerts", "--config", cfg, "--all", "--json"); code != 0 || strings.Contains(stderr, "converted") {
+		t.Errorf("herald alerts a second time exited %d; stderr:\n%s", code, stderr)
 	}
 }
 
