@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -874,5 +875,51 @@ func BenchmarkAlertFlow(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/alert")
 		})
+	}
+}
+
+// TestFileGrowsInSteps: past growStep, the file is at most growStep larger
+// than its pages need, not the next power of two (bbolt's default up to 16 MiB).
+func TestFileGrowsInSteps(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("on Windows bbolt sizes the file to its memory map")
+	}
+	path := filepath.Join(t.TempDir(), "herald.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// 4.5 MiB of incompressible messages: bbolt's default would make the file 8 MiB.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 3 {
+		mustUpdate(t, s, func(tx *Tx) error {
+			for j := range 300 {
+				ev := event(fmt.Sprint("ev-", i, "-", j), "r", "k")
+				msg := make([]byte, 5<<10)
+				for k := range msg {
+					msg[k] = 'a' + byte(rng.IntN(26))
+				}
+				ev.Message = string(msg)
+				if _, err := tx.Enqueue("pager", ev); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	var need int64
+	_ = s.db.View(func(tx *bolt.Tx) error { need = tx.Size(); return nil })
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if need < 4<<20 {
+		t.Fatalf("the test wrote %d bytes of pages, want more than 4 MiB", need)
+	}
+	// A commit grows the file before it frees the pages it replaced, so the
+	// last growth may have been a few pages beyond what remains in use.
+	if slack := int64(growStep + 16*os.Getpagesize()); info.Size() > need+slack {
+		t.Errorf("file is %d bytes for %d bytes of pages: more than %d beyond", info.Size(), need, slack)
 	}
 }
