@@ -39,7 +39,7 @@ func fromFile(t *testing.T, s *Store, sink string) []Entry {
 			return nil
 		}
 		return b.ForEach(func(k, v []byte) error {
-			e, seq, err := decodeEntry(k, v)
+			e, seq, err := decodeEntry(k, v, tx.dict)
 			out = append(out, e.entry(seq))
 			return err
 		})
@@ -375,7 +375,7 @@ func TestCacheIsConsistentUnderConcurrentChanges(t *testing.T) {
 						if err != nil {
 							return err
 						}
-						want, _, err := decodeEntry(k, v)
+						want, _, err := decodeEntry(k, v, tx.dict)
 						if err != nil {
 							return err
 						}

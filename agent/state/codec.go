@@ -6,18 +6,21 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unsafe"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/heraldhq/herald/plugins/sdk"
 )
 
 // Alerts and outbox entries are written for every alert the agent raises, so
-// they are stored as compact binary records rather than JSON: a quarter fewer
-// bytes for a typical alert, whose own text is most of what remains, and a
-// tenth of the CPU to encode or decode (BenchmarkRecords).
+// they are stored as compact binary records rather than JSON, and the part of
+// them that is text is compressed with a dictionary of the alert's rule.
 //
-// The format, version 1. Every record starts with the version byte (1); a
-// record of another version, or with bytes after its last field, is an error.
-// The building blocks:
+// The format, version 2. Every record starts with its version byte: 2, or 1
+// for records written by schema 2, which are read (and rewritten as version 2
+// when they change). A record of another version, or with bytes after its last
+// field, is an error. The building blocks:
 //
 //	string  uvarint length, then the bytes exactly as given (no UTF-8
 //	        checks or replacement); "" is one byte
@@ -36,35 +39,47 @@ import (
 //	        gives for the encoded time.
 //	event   an sdk.Event: id, rule, status, key, severity, title, message
 //	        (strings), fields (map), time, host, ref (strings)
+//	packed  uvarint dictionary id, then the body: as is for id 0, else an
+//	        S2 block (github.com/klauspost/compress/s2) compressed with
+//	        that dictionary (dicts.go), which decodes to the body
 //
-// An alert record: version, rule, key (first, so alertRecordIdentity reads
-// them without decoding the rest), instance (int), refs (map; second, so
-// alertRecordRef stops there), status, title, severity (strings), fields
-// (map), message (string), first_seen, last_seen (times), count (int),
-// acked_by, resolved_by (strings), resolved_at, last_fired (times),
-// suppressed (int), suppressed_since (time), held_by (string), held_since
-// (time), held_count (int), flags (one byte: bit 0 held_unsent, bit 1
-// held_event follows; other bits are an error), held_event (event, present
-// only with flag bit 1), held_sinks (strings).
+// An alert record: version, then its head: rule, key (first, so
+// alertRecordIdentity reads them without decoding the rest), instance (int),
+// refs (map; last, so alertRecordRef stops there); then, packed, its body:
+// status, title, severity (strings), fields (map), message (string),
+// first_seen, last_seen (times), count (int), acked_by, resolved_by
+// (strings), resolved_at, last_fired (times), suppressed (int),
+// suppressed_since (time), held_by (string), held_since (time), held_count
+// (int), flags (one byte: bit 0 held_unsent, bit 1 held_event follows; other
+// bits are an error), held_event (event, present only with flag bit 1),
+// held_sinks (strings). The head stays uncompressed: the in-memory indexes
+// and the dispatcher's reference lookups read it on every lookup.
 //
-// An entry record (outbox and dead-letter values): version, event, attempts
-// (int), last_error (string), enqueued (time), instance (int), reason
-// (string), died (time).
+// An entry record (outbox and dead-letter values): version, then packed, its
+// body: event, attempts (int), last_error (string), enqueued (time), instance
+// (int), reason (string), died (time).
+//
+// Version 1 is version 2 without "packed": the body follows the head (an
+// alert) or the version (an entry) directly.
 //
 // Zero values cost one byte each instead of a presence bitmap: an alert has
 // about twenty fields, most of them set, and the bitmap would save a dozen
 // bytes at the price of a second layout to keep in step.
 //
 // Decoding copies the whole record into one string and cuts every string
-// field from it: one allocation for all of them, and nothing aliases the
-// bytes given (bbolt's memory map is valid only during its transaction).
-// A length or count larger than what is left of the record is an error found
-// before anything is allocated for it. TestRecordRoundTrip fills every field
-// of Alert, sdk.Event and entryValue by reflection, so a field added to one
-// of them without a line here fails it.
+// field from it: one allocation for all of them (two for a compressed body),
+// and nothing aliases the bytes given (bbolt's memory map is valid only during
+// its transaction). A length or count larger than what is left of the record
+// is an error found before anything is allocated for it. TestRecordRoundTrip
+// fills every field of Alert, sdk.Event and entryValue by reflection, so a
+// field added to one of them without a line here fails it.
 
-// recordVersion is the first byte of every record.
-const recordVersion = 1
+// recordVersion is the first byte of every record written; recordVersion1
+// that of the records schema 2 wrote, which are still read.
+const (
+	recordVersion  = 2
+	recordVersion1 = 1
+)
 
 // Flag bits of an alert record.
 const (
@@ -73,13 +88,28 @@ const (
 	flagsKnown = flagHeldUnsent | flagHeldEvent
 )
 
-// appendAlertRecord appends the binary record of a to b.
+// dictFunc returns the dictionary with an id, or nil when there is none.
+type dictFunc func(id uint64) *s2.Dict
+
+// noDicts knows no dictionary: for records written without one.
+func noDicts(uint64) *s2.Dict { return nil }
+
+// appendAlertRecord appends the record of a to b, its body uncompressed.
 func appendAlertRecord(b []byte, a *Alert) []byte {
+	return appendPacked(appendAlertHead(b, a), 0, nil, appendAlertBody(nil, a))
+}
+
+// appendAlertHead appends the version and the head of a's record to b.
+func appendAlertHead(b []byte, a *Alert) []byte {
 	b = append(b, recordVersion)
 	b = appendString(b, a.Rule)
 	b = appendString(b, a.Key)
 	b = appendInt(b, a.Instance)
-	b = appendMap(b, a.Refs)
+	return appendMap(b, a.Refs)
+}
+
+// appendAlertBody appends the body of a's record to b.
+func appendAlertBody(b []byte, a *Alert) []byte {
 	b = appendString(b, string(a.Status))
 	b = appendString(b, a.Title)
 	b = appendString(b, a.Severity)
@@ -115,9 +145,9 @@ func appendAlertRecord(b []byte, a *Alert) []byte {
 	return b
 }
 
-// decodeAlertRecord decodes a record written by appendAlertRecord into *a
-// (overwriting every field).
-func decodeAlertRecord(v []byte, a *Alert) error {
+// decodeAlertRecord decodes an alert record of either version into *a
+// (overwriting every field); dicts gives the dictionary of a compressed body.
+func decodeAlertRecord(v []byte, a *Alert, dicts dictFunc) error {
 	r := newRecordReader("alert record", v, true)
 	if r.version() {
 		*a = Alert{}
@@ -128,35 +158,37 @@ func decodeAlertRecord(v []byte, a *Alert) error {
 	x.Key = r.str("key")
 	x.Instance = r.int("instance")
 	x.Refs = r.strMap("refs")
-	x.Status = sdk.Status(r.str("status"))
-	x.Title = r.str("title")
-	x.Severity = r.str("severity")
-	x.Fields = r.strMap("fields")
-	x.Message = r.str("message")
-	x.FirstSeen = r.time("first_seen")
-	x.LastSeen = r.time("last_seen")
-	x.Count = r.int("count")
-	x.AckedBy = r.str("acked_by")
-	x.ResolvedBy = r.str("resolved_by")
-	x.ResolvedAt = r.time("resolved_at")
-	x.LastFired = r.time("last_fired")
-	x.Suppressed = r.int("suppressed")
-	x.SuppressedSince = r.time("suppressed_since")
-	x.HeldBy = r.str("held_by")
-	x.HeldSince = r.time("held_since")
-	x.HeldCount = r.int("held_count")
-	flags := r.byte("flags")
+	var sub recordReader
+	body := r.body(dicts, &sub)
+	x.Status = sdk.Status(body.str("status"))
+	x.Title = body.str("title")
+	x.Severity = body.str("severity")
+	x.Fields = body.strMap("fields")
+	x.Message = body.str("message")
+	x.FirstSeen = body.time("first_seen")
+	x.LastSeen = body.time("last_seen")
+	x.Count = body.int("count")
+	x.AckedBy = body.str("acked_by")
+	x.ResolvedBy = body.str("resolved_by")
+	x.ResolvedAt = body.time("resolved_at")
+	x.LastFired = body.time("last_fired")
+	x.Suppressed = body.int("suppressed")
+	x.SuppressedSince = body.time("suppressed_since")
+	x.HeldBy = body.str("held_by")
+	x.HeldSince = body.time("held_since")
+	x.HeldCount = body.int("held_count")
+	flags := body.byte("flags")
 	if flags&^flagsKnown != 0 {
-		r.fail("flags", r.off-1, fmt.Sprintf("unknown bits %#x", flags&^flagsKnown))
+		body.fail("flags", body.off-1, fmt.Sprintf("unknown bits %#x", flags&^flagsKnown))
 	}
 	x.HeldUnsent = flags&flagHeldUnsent != 0
-	if flags&flagHeldEvent != 0 && r.err == nil {
+	if flags&flagHeldEvent != 0 && body.err == nil {
 		ev := new(sdk.Event)
-		r.event("held_event.", ev)
+		body.event("held_event.", ev)
 		x.HeldEvent = ev
 	}
-	x.HeldSinks = r.strs("held_sinks")
-	if err := r.end(); err != nil {
+	x.HeldSinks = body.strs("held_sinks")
+	if err := r.endBody(body); err != nil {
 		*a = Alert{}
 		return err
 	}
@@ -221,41 +253,61 @@ func alertRecordIndex(v []byte, refSink func(sink []byte)) (key []byte, err erro
 	return key, r.err
 }
 
-// appendEntryRecord appends the binary record of e to b.
+// appendEntryRecord appends the record of e to b, its body uncompressed.
 func appendEntryRecord(b []byte, e *entryValue) []byte {
-	b = append(b, recordVersion)
+	return appendPacked(append(b, recordVersion), 0, nil, appendEntryBody(nil, e))
+}
+
+// appendEntryBody appends the body of e's record to b.
+func appendEntryBody(b []byte, e *entryValue) []byte {
 	b = appendEvent(b, &e.Event)
 	b = appendInt(b, e.Attempts)
 	b = appendString(b, e.LastError)
 	b = appendTime(b, e.Enqueued)
 	b = appendInt(b, e.Instance)
 	b = appendString(b, e.Reason)
-	b = appendTime(b, e.Died)
-	return b
+	return appendTime(b, e.Died)
 }
 
-// decodeEntryRecord decodes a record written by appendEntryRecord into *e
-// (overwriting every field).
-func decodeEntryRecord(v []byte, e *entryValue) error {
+// decodeEntryRecord decodes an entry record of either version into *e
+// (overwriting every field); dicts gives the dictionary of a compressed body.
+func decodeEntryRecord(v []byte, e *entryValue, dicts dictFunc) error {
 	r := newRecordReader("entry record", v, true)
 	if r.version() {
 		*e = entryValue{}
 		return r.err
 	}
 	var x entryValue
-	r.event("event.", &x.Event)
-	x.Attempts = r.int("attempts")
-	x.LastError = r.str("last_error")
-	x.Enqueued = r.time("enqueued")
-	x.Instance = r.int("instance")
-	x.Reason = r.str("reason")
-	x.Died = r.time("died")
-	if err := r.end(); err != nil {
+	var sub recordReader
+	body := r.body(dicts, &sub)
+	body.event("event.", &x.Event)
+	x.Attempts = body.int("attempts")
+	x.LastError = body.str("last_error")
+	x.Enqueued = body.time("enqueued")
+	x.Instance = body.int("instance")
+	x.Reason = body.str("reason")
+	x.Died = body.time("died")
+	if err := r.endBody(body); err != nil {
 		*e = entryValue{}
 		return err
 	}
 	*e = x
 	return nil
+}
+
+// appendPacked appends the dictionary id and body to b: body compressed with
+// d, or as is when d is nil (then id must be 0).
+func appendPacked(b []byte, id uint64, d *s2.Dict, body []byte) []byte {
+	if d == nil {
+		b = append(b, 0)
+		return append(b, body...)
+	}
+	b = binary.AppendUvarint(b, id)
+	// Encode writes in place when dst has room for the worst case.
+	n := s2.MaxEncodedLen(len(body))
+	b = slices.Grow(b, n)
+	enc := d.Encode(b[len(b):len(b)+n], body)
+	return b[:len(b)+len(enc)]
 }
 
 // recordTime returns t as decoding its record gives it back: no monotonic
@@ -350,6 +402,7 @@ type recordReader struct {
 	off    int
 	err    error
 	prefix string // of field names, inside a nested event
+	inBody bool   // v is a compressed body, decompressed: offsets are in it
 }
 
 // newRecordReader reads v; strs: it will return strings (copied out of v).
@@ -363,7 +416,11 @@ func newRecordReader(what string, v []byte, strs bool) *recordReader {
 
 func (r *recordReader) fail(field string, at int, msg string) {
 	if r.err == nil {
-		r.err = fmt.Errorf("%s: %s%s: %s at byte %d", r.what, r.prefix, field, msg, at)
+		in := ""
+		if r.inBody {
+			in = " of the body"
+		}
+		r.err = fmt.Errorf("%s: %s%s: %s at byte %d%s", r.what, r.prefix, field, msg, at, in)
 	}
 }
 
@@ -372,13 +429,66 @@ func (r *recordReader) version() (stop bool) {
 	switch {
 	case len(r.v) == 0:
 		r.err = fmt.Errorf("%s: empty", r.what)
-	case r.v[0] != recordVersion:
-		r.err = fmt.Errorf("%s: format version %d, want %d", r.what, r.v[0], recordVersion)
+	case r.v[0] != recordVersion && r.v[0] != recordVersion1:
+		r.err = fmt.Errorf("%s: format version %d, want %d or %d", r.what, r.v[0], recordVersion1, recordVersion)
 	default:
 		r.off = 1
 		return false
 	}
 	return true
+}
+
+// body returns the reader of the record's body, which starts here: r itself
+// for version 1 and an uncompressed body, else a reader of the body
+// decompressed with its dictionary. Its errors name offsets in the body.
+func (r *recordReader) body(dicts dictFunc, sub *recordReader) *recordReader {
+	if r.err != nil || r.v[0] == recordVersion1 {
+		return r
+	}
+	at := r.off
+	id := r.uvarint("dictionary")
+	if r.err != nil || id == 0 {
+		return r
+	}
+	d := dicts(id)
+	if d == nil {
+		r.fail("dictionary", at, fmt.Sprintf("dictionary %d is not in the state file", id))
+		return r
+	}
+	packed := r.v[r.off:]
+	r.off = len(r.v)
+	if n, err := s2.DecodedLen(packed); err != nil || n > maxBody {
+		r.fail("body", at, fmt.Sprintf("not a compressed body of at most %d bytes (%d, %v)", maxBody, n, err))
+		return r
+	}
+	raw, err := d.Decode(nil, packed)
+	if err != nil {
+		r.fail("body", at, err.Error())
+		return r
+	}
+	*sub = recordReader{what: r.what, inBody: true, v: raw, prefix: r.prefix}
+	if r.s != "" && len(raw) > 0 {
+		// raw is this reader's own, never written again: its strings can
+		// be cut from it without a copy.
+		sub.s = unsafe.String(&raw[0], len(raw))
+	}
+	return sub
+}
+
+// maxBody bounds what a compressed body may decode to, so that a damaged
+// length cannot make the agent allocate gigabytes. bbolt refuses values
+// larger than this anyway.
+const maxBody = 1 << 30
+
+// endBody is end for a record whose body body read: the first error of
+// either, or bytes left over after the last field of either.
+func (r *recordReader) endBody(body *recordReader) error {
+	if body != r && r.err == nil {
+		if err := body.end(); err != nil {
+			r.err = err
+		}
+	}
+	return r.end()
 }
 
 // end reports the first error, or bytes left over after the last field.

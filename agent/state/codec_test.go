@@ -136,7 +136,7 @@ func checkAlertRecord(t *testing.T, a Alert) []byte {
 	}
 	var got Alert
 	got.Fields = map[string]string{"stale": "x"} // decoding overwrites every field
-	if err := decodeAlertRecord(rec, &got); err != nil {
+	if err := decodeAlertRecord(rec, &got, noDicts); err != nil {
 		t.Fatalf("decode: %v\n%#v", err, a)
 	}
 	if want := normalized(a); !reflect.DeepEqual(got, want) {
@@ -144,6 +144,17 @@ func checkAlertRecord(t *testing.T, a Alert) []byte {
 	}
 	if again := appendAlertRecord(nil, &got); !bytes.Equal(again, rec) {
 		t.Fatalf("encode, decode, encode differs:\n%x\n%x", rec, again)
+	}
+	// Compressed with a dictionary, and as schema 2 wrote it, it decodes the same.
+	headLen := len(appendAlertHead(nil, &a))
+	for name, v := range map[string][]byte{
+		"compressed": appendPacked(appendAlertHead(nil, &a), 1, fuzzDict, appendAlertBody(nil, &a)),
+		"version 1":  schema2Record(rec, headLen),
+	} {
+		var other Alert
+		if err := decodeAlertRecord(v, &other, fuzzDicts); err != nil || !reflect.DeepEqual(other, got) {
+			t.Fatalf("%s: decoded (%v)\n%#v\nwant\n%#v", name, err, other, got)
+		}
 	}
 	rule, key, err := alertRecordIdentity(rec)
 	if err != nil || string(rule) != a.Rule || string(key) != a.Key {
@@ -175,7 +186,7 @@ func checkEntryRecord(t *testing.T, e entryValue) []byte {
 	rec := appendEntryRecord(prefix, &e)[len(prefix):]
 	var got entryValue
 	got.Event.Fields = map[string]string{"stale": "x"}
-	if err := decodeEntryRecord(rec, &got); err != nil {
+	if err := decodeEntryRecord(rec, &got, noDicts); err != nil {
 		t.Fatalf("decode: %v\n%#v", err, e)
 	}
 	if want := normalized(e); !reflect.DeepEqual(got, want) {
@@ -183,6 +194,15 @@ func checkEntryRecord(t *testing.T, e entryValue) []byte {
 	}
 	if again := appendEntryRecord(nil, &got); !bytes.Equal(again, rec) {
 		t.Fatalf("encode, decode, encode differs:\n%x\n%x", rec, again)
+	}
+	for name, v := range map[string][]byte{
+		"compressed": appendPacked([]byte{recordVersion}, 1, fuzzDict, appendEntryBody(nil, &e)),
+		"version 1":  schema2Record(rec, 1),
+	} {
+		var other entryValue
+		if err := decodeEntryRecord(v, &other, fuzzDicts); err != nil || !reflect.DeepEqual(other, got) {
+			t.Fatalf("%s: decoded (%v)\n%#v\nwant\n%#v", name, err, other, got)
+		}
 	}
 	want := normalized(e)
 	for i := range rec {
@@ -260,7 +280,7 @@ func TestRecordTimes(t *testing.T) {
 		a := Alert{Rule: "r", LastSeen: tm}
 		rec := checkAlertRecord(t, a)
 		var got Alert
-		if err := decodeAlertRecord(rec, &got); err != nil {
+		if err := decodeAlertRecord(rec, &got, noDicts); err != nil {
 			t.Fatal(err)
 		}
 		g := got.LastSeen
@@ -319,10 +339,10 @@ func validRecords(t *testing.T) map[string][]byte {
 func decodeRecord(kind string, v []byte) error {
 	if kind == "alert" {
 		var a Alert
-		return decodeAlertRecord(v, &a)
+		return decodeAlertRecord(v, &a, noDicts)
 	}
 	var e entryValue
-	return decodeEntryRecord(v, &e)
+	return decodeEntryRecord(v, &e, noDicts)
 }
 
 // TestRecordDamage: every truncation of a valid record, and a record with
@@ -355,20 +375,21 @@ func TestRecordDamage(t *testing.T) {
 func TestRecordErrors(t *testing.T) {
 	a := Alert{Rule: "qlik-reload-failed", Key: "k", Status: sdk.StatusFiring, Title: "Reload failed"}
 	rec := appendAlertRecord(nil, &a)
-	titleAt := 1 + 1 + len(a.Rule) + 1 + len(a.Key) + 1 + 1 + 1 + len(a.Status)
+	// version, rule, key, instance, refs, dictionary 0, status
+	titleAt := 1 + 1 + len(a.Rule) + 1 + len(a.Key) + 1 + 1 + 1 + 1 + len(a.Status)
 	for _, tt := range []struct {
 		name string
 		rec  []byte
 		want string
 	}{
 		{"empty", nil, "alert record: empty"},
-		{"version", append([]byte{7}, rec[1:]...), "alert record: format version 7, want 1"},
+		{"version", append([]byte{7}, rec[1:]...), "alert record: format version 7, want 1 or 2"},
 		{"title cut", rec[:titleAt+3], "alert record: title: length 13 exceeds the 2 bytes left: truncated at byte " + itoa(titleAt)},
 		{"title length cut", rec[:titleAt], "alert record: title: truncated at byte " + itoa(titleAt)},
 		{"huge length", append(bytes.Clone(rec[:titleAt]), 0xff, 0xff, 0xff, 0xff, 0x0f), "alert record: title: length 4294967295 exceeds the 0 bytes left"},
 		{"varint overflow", append(bytes.Clone(rec[:titleAt]), bytes.Repeat([]byte{0xff}, 11)...), "alert record: title: varint overflows 64 bits at byte " + itoa(titleAt)},
 	} {
-		err := decodeAlertRecord(tt.rec, new(Alert))
+		err := decodeAlertRecord(tt.rec, new(Alert), noDicts)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
 		}
@@ -376,7 +397,7 @@ func TestRecordErrors(t *testing.T) {
 
 	// Maps out of order would decode to a map that encodes differently.
 	unordered := []byte{1, 1, 'r', 0, 0, 2, 1, 'b', 0, 1, 'a', 0}
-	if err := decodeAlertRecord(unordered, new(Alert)); err == nil || !strings.Contains(err.Error(), "alert record: refs: keys out of order at byte 9") {
+	if err := decodeAlertRecord(unordered, new(Alert), noDicts); err == nil || !strings.Contains(err.Error(), "alert record: refs: keys out of order at byte 9") {
 		t.Errorf("unordered refs: %v", err)
 	}
 	if _, _, err := alertRecordRef(unordered, "a"); err == nil {
@@ -388,23 +409,53 @@ func TestRecordErrors(t *testing.T) {
 	flagsAt := len(base) - 2
 	bad := bytes.Clone(base)
 	bad[flagsAt] = 4
-	if err := decodeAlertRecord(bad, new(Alert)); err == nil || !strings.Contains(err.Error(), "flags: unknown bits 0x4 at byte "+itoa(flagsAt)) {
+	if err := decodeAlertRecord(bad, new(Alert), noDicts); err == nil || !strings.Contains(err.Error(), "flags: unknown bits 0x4 at byte "+itoa(flagsAt)) {
 		t.Errorf("unknown flags: %v", err)
 	}
 	e := appendEntryRecord(nil, &entryValue{})
-	// The event's time is its ninth field: after seven empty strings and the empty map.
-	timeAt := 1 + 8
+	// The event's time is its ninth field: after the version, dictionary 0,
+	// seven empty strings and the empty map.
+	timeAt := 1 + 1 + 8
 	for _, tt := range []struct {
 		time []byte
 		want string
 	}{
-		{[]byte{0x81, 0x94, 0xeb, 0xdc, 0x03, 0, 0}, "entry record: event.time: nanoseconds 1000000000 out of range at byte 9"},
-		{append([]byte{1}, append(appendInt(nil, -62135596800), 0)...), "entry record: event.time: zero time not written as 0 at byte 9"},
+		{[]byte{0x81, 0x94, 0xeb, 0xdc, 0x03, 0, 0}, "entry record: event.time: nanoseconds 1000000000 out of range at byte 10"},
+		{append([]byte{1}, append(appendInt(nil, -62135596800), 0)...), "entry record: event.time: zero time not written as 0 at byte 10"},
 	} {
 		v := append(append(bytes.Clone(e[:timeAt]), tt.time...), e[timeAt+1:]...)
-		if err := decodeEntryRecord(v, new(entryValue)); err == nil || err.Error() != tt.want {
+		if err := decodeEntryRecord(v, new(entryValue), noDicts); err == nil || err.Error() != tt.want {
 			t.Errorf("error %v, want %q", err, tt.want)
 		}
+	}
+}
+
+// TestPackedRecordErrors: a compressed body whose dictionary is missing, or
+// which does not decompress, is an error naming the record and where.
+func TestPackedRecordErrors(t *testing.T) {
+	a := benchAlert(benchEvent(2))
+	head := appendAlertHead(nil, &a)
+	packed := appendPacked(bytes.Clone(head), 1, fuzzDict, appendAlertBody(nil, &a))
+	unknown := appendPacked(bytes.Clone(head), 9, fuzzDict, appendAlertBody(nil, &a))
+	damaged := bytes.Clone(packed)
+	damaged[len(head)+3] ^= 0xff // in the S2 block, past its length
+	for _, tt := range []struct {
+		name string
+		rec  []byte
+		want string
+	}{
+		{"unknown dictionary", unknown, "alert record: dictionary: dictionary 9 is not in the state file at byte " + itoa(len(head))},
+		{"cut", packed[:len(packed)-4], "alert record: body: "},
+		{"damaged", damaged, "alert record"},
+		{"huge", append(append(bytes.Clone(head), 1), 0xff, 0xff, 0xff, 0xff, 0x0f), "alert record: body: not a compressed body of at most 1073741824 bytes"},
+	} {
+		if err := decodeAlertRecord(tt.rec, new(Alert), fuzzDicts); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	// The head stays readable without the dictionary.
+	if rule, key, err := alertRecordIdentity(unknown); err != nil || string(rule) != a.Rule || string(key) != a.Key {
+		t.Errorf("identity of a record with an unknown dictionary: %q %q %v", rule, key, err)
 	}
 }
 
@@ -416,6 +467,7 @@ func TestRecordAllocations(t *testing.T) {
 	ev := benchEvent(1)
 	a := benchAlert(ev)
 	plain := appendAlertRecord(nil, &a)
+	packed := appendPacked(appendAlertHead(nil, &a), 1, fuzzDict, appendAlertBody(nil, &a))
 	a.Refs = map[string]string{"pager": "2518583650940558238_7647c33f", "chat": "m-1"}
 	withRefs := appendAlertRecord(nil, &a)
 	var sink map[string]string
@@ -431,7 +483,9 @@ func TestRecordAllocations(t *testing.T) {
 		{"ref, none for the sink", func() { _, _, _ = alertRecordRef(withRefs, "webhook") }, 0},
 		{"ref", func() { _, _, _ = alertRecordRef(withRefs, "pager") }, 1},
 		// The string block and the fields map.
-		{"decode alert", func() { _ = decodeAlertRecord(plain, new(Alert)) }, 1 + mapAllocs},
+		{"decode alert", func() { _ = decodeAlertRecord(plain, new(Alert), noDicts) }, 1 + mapAllocs},
+		// And the decompressed body.
+		{"decode compressed alert", func() { _ = decodeAlertRecord(packed, new(Alert), fuzzDicts) }, 2 + mapAllocs},
 	} {
 		if n := testing.AllocsPerRun(100, tt.f); n > tt.max {
 			t.Errorf("%s: %v allocations, want at most %v", tt.name, n, tt.max)
@@ -449,13 +503,21 @@ func benchAlert(ev sdk.Event) Alert {
 // like the qliksense pack's (benchEvent: rule qlik-reload-failed, a 36-byte
 // TaskId key, nine fields, a 224-byte message), with the binary records and,
 // for comparison, with encoding/json (schema 1 wrote these bytes with
-// hand-written appenders and read them with json.Unmarshal). It reports the
-// size of each encoding as bytes/record.
+// hand-written appenders and read them with json.Unmarshal); "packed" is
+// compressed with the dictionary of another alert of the rule, as the store
+// writes them. It reports the size of each encoding as bytes/record.
 func BenchmarkRecords(b *testing.B) {
 	ev := benchEvent(1)
 	a := benchAlert(ev)
 	e := entryValue{Event: ev, Enqueued: t0, Instance: 1}
 	alertRec, entryRec := appendAlertRecord(nil, &a), appendEntryRecord(nil, &e)
+	packAlert := func(b []byte) []byte {
+		return appendPacked(appendAlertHead(b, &a), 1, fuzzDict, appendAlertBody(nil, &a))
+	}
+	packEntry := func(b []byte) []byte {
+		return appendPacked(append(b, recordVersion), 1, fuzzDict, appendEntryBody(nil, &e))
+	}
+	alertPacked, entryPacked := packAlert(nil), packEntry(nil)
 	alertJSON, _ := json.Marshal(a)
 	entryJSON, _ := json.Marshal(e)
 	var scratch []byte
@@ -465,12 +527,16 @@ func BenchmarkRecords(b *testing.B) {
 		f    func() error
 	}{
 		{"alert/encode", len(alertRec), func() error { scratch = appendAlertRecord(scratch[:0], &a); return nil }},
-		{"alert/decode", len(alertRec), func() error { var x Alert; return decodeAlertRecord(alertRec, &x) }},
+		{"alert/decode", len(alertRec), func() error { var x Alert; return decodeAlertRecord(alertRec, &x, noDicts) }},
 		{"alert/ref", len(alertRec), func() error { _, _, err := alertRecordRef(alertRec, "pager"); return err }},
+		{"alert/encode-packed", len(alertPacked), func() error { scratch = packAlert(scratch[:0]); return nil }},
+		{"alert/decode-packed", len(alertPacked), func() error { var x Alert; return decodeAlertRecord(alertPacked, &x, fuzzDicts) }},
 		{"alert/json-encode", len(alertJSON), func() error { _, err := json.Marshal(a); return err }},
 		{"alert/json-decode", len(alertJSON), func() error { var x Alert; return json.Unmarshal(alertJSON, &x) }},
 		{"entry/encode", len(entryRec), func() error { scratch = appendEntryRecord(scratch[:0], &e); return nil }},
-		{"entry/decode", len(entryRec), func() error { var x entryValue; return decodeEntryRecord(entryRec, &x) }},
+		{"entry/decode", len(entryRec), func() error { var x entryValue; return decodeEntryRecord(entryRec, &x, noDicts) }},
+		{"entry/encode-packed", len(entryPacked), func() error { scratch = packEntry(scratch[:0]); return nil }},
+		{"entry/decode-packed", len(entryPacked), func() error { var x entryValue; return decodeEntryRecord(entryPacked, &x, fuzzDicts) }},
 		{"entry/json-encode", len(entryJSON), func() error { _, err := json.Marshal(e); return err }},
 		{"entry/json-decode", len(entryJSON), func() error { var x entryValue; return json.Unmarshal(entryJSON, &x) }},
 	} {

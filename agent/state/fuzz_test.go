@@ -8,22 +8,29 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 )
 
 // FuzzDecodeRecords decodes fuzzed bytes as each kind of stored record: an
-// alert, an outbox entry (with a fuzzed key) and a file position. Decoding
-// never panics and is deterministic; an outbox key that is not 8 bytes is an
-// error; an alert or entry record that decodes encodes back to exactly the
-// same bytes (so the codec is strict: one value, one encoding), and an
-// alert's identity and its reference for the sink named by the fuzzed key
-// agree with the full decode. Positions are still JSON: one that decodes
-// encodes and decodes again to the same bytes.
+// alert, an outbox entry (with a fuzzed key) and a file position, with one
+// dictionary known (fuzzDict, id 1). Decoding never panics and is
+// deterministic; an outbox key that is not 8 bytes is an error; an alert or
+// entry record that decodes encodes back to the same value, and a record with
+// an uncompressed body of the current version to exactly the same bytes (so
+// the codec is strict: one value, one encoding); an alert's identity and its
+// reference for the sink named by the fuzzed key agree with the full decode.
+// Positions are still JSON: one that decodes encodes and decodes again to the
+// same bytes.
 func FuzzDecodeRecords(f *testing.F) {
 	ev := benchEvent(1)
 	a := benchAlert(ev)
 	a.Refs = map[string]string{"pager": "2518583650940558238_7647c33f", "chat": "m-1"}
 	a.HeldEvent, a.HeldSinks, a.HeldBy, a.HeldSince = &ev, []string{"pager"}, "maint-1", t0.In(time.FixedZone("", 3600))
 	f.Add([]byte("pager"), appendAlertRecord(nil, &a))
+	f.Add([]byte("pager"), appendPacked(appendAlertHead(nil, &a), 1, fuzzDict, appendAlertBody(nil, &a)))
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 2}, appendPacked([]byte{recordVersion}, 1, fuzzDict, appendEntryBody(nil, &entryValue{Event: ev, Enqueued: t0})))
+	f.Add([]byte("pager"), schema2Record(appendAlertRecord(nil, &a), len(appendAlertHead(nil, &a))))
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 1}, appendEntryRecord(nil, &entryValue{Event: ev, Enqueued: t0, Instance: 1, Attempts: 2, LastError: "HTTP 503"}))
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 1, 0}, appendEntryRecord(nil, &entryValue{Event: ev, Enqueued: time.Now(), Reason: "HTTP 400", Died: t0}))
 	r := rand.New(rand.NewPCG(5, 6))
@@ -39,14 +46,18 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Fuzz(func(t *testing.T, key, value []byte) {
 		// Alerts.
 		var a Alert
-		err := decodeAlertRecord(value, &a)
+		err := decodeAlertRecord(value, &a, fuzzDicts)
 		var a2 Alert
-		if err2 := decodeAlertRecord(value, &a2); (err == nil) != (err2 == nil) || !reflect.DeepEqual(a, a2) {
+		if err2 := decodeAlertRecord(value, &a2, fuzzDicts); (err == nil) != (err2 == nil) || !reflect.DeepEqual(a, a2) {
 			t.Fatalf("decodeAlertRecord twice: %v, then %v", err, err2)
 		}
 		if err == nil {
-			if again := appendAlertRecord(nil, &a); !bytes.Equal(again, value) {
+			again := appendAlertRecord(nil, &a)
+			if plain := decodeAlertRecord(value, new(Alert), noDicts) == nil; plain && value[0] == recordVersion && !bytes.Equal(again, value) {
 				t.Fatalf("alert record decodes, and encodes to other bytes:\n%x\n%x", value, again)
+			}
+			if err := decodeAlertRecord(again, &a2, noDicts); err != nil || !reflect.DeepEqual(a, a2) {
+				t.Fatalf("alert record decodes, and its encoding decodes to another value (%v):\n%#v\n%#v", err, a, a2)
 			}
 			rule, k, err := alertRecordIdentity(value)
 			if err != nil || string(rule) != a.Rule || string(k) != a.Key {
@@ -58,8 +69,8 @@ func FuzzDecodeRecords(f *testing.F) {
 			}
 		}
 		// Outbox entries, as decodeEntry reads them.
-		e, seq, err := decodeEntry(key, value)
-		e2, seq2, err2 := decodeEntry(key, value)
+		e, seq, err := decodeEntry(key, value, fuzzDicts)
+		e2, seq2, err2 := decodeEntry(key, value, fuzzDicts)
 		if (err == nil) != (err2 == nil) || seq != seq2 || !reflect.DeepEqual(e, e2) {
 			t.Fatalf("decodeEntry twice: %d %v, then %d %v", seq, err, seq2, err2)
 		}
@@ -69,8 +80,12 @@ func FuzzDecodeRecords(f *testing.F) {
 		case len(key) == 8 && seq != binary.BigEndian.Uint64(key):
 			t.Fatalf("key %x decoded as sequence %d", key, seq)
 		case err == nil:
-			if again := appendEntryRecord(nil, &e); !bytes.Equal(again, value) {
+			again := appendEntryRecord(nil, &e)
+			if plain := decodeEntryRecord(value, new(entryValue), noDicts) == nil; plain && value[0] == recordVersion && !bytes.Equal(again, value) {
 				t.Fatalf("entry record decodes, and encodes to other bytes:\n%x\n%x", value, again)
+			}
+			if err := decodeEntryRecord(again, &e2, noDicts); err != nil || !reflect.DeepEqual(e, e2) {
+				t.Fatalf("entry record decodes, and its encoding decodes to another value (%v):\n%#v\n%#v", err, e, e2)
 			}
 			if c := cached(e).copyOut(); !reflect.DeepEqual(c, e) {
 				t.Fatalf("cached gives\n%#v\ndecoding gives\n%#v", c, e)
@@ -92,4 +107,26 @@ func FuzzDecodeRecords(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzDict is the one dictionary FuzzDecodeRecords knows, as id 1: the body
+// of a typical alert, as a rule's first alert makes one.
+var fuzzDict = func() *s2.Dict {
+	a := benchAlert(benchEvent(7))
+	return s2.MakeDict(appendAlertBody(nil, &a), nil)
+}()
+
+func fuzzDicts(id uint64) *s2.Dict {
+	if id == 1 {
+		return fuzzDict
+	}
+	return nil
+}
+
+// schema2Record turns rec, a record of the current version with an
+// uncompressed body whose head ends at headLen, into the version 1 record
+// schema 2 wrote for the same value.
+func schema2Record(rec []byte, headLen int) []byte {
+	out := append([]byte{recordVersion1}, rec[1:headLen]...)
+	return append(out, rec[headLen+1:]...)
 }

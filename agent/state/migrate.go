@@ -44,30 +44,39 @@ func (s *Store) keepCopy() error {
 
 // migrate rewrites a file of schema version from into the current schema,
 // inside tx, the transaction that opens the store: a crash at any moment
-// leaves the file as it was, and the next start migrates it again.
+// leaves the file as it was, and the next start migrates it again. Each step
+// takes the file one version further.
 func (s *Store) migrate(tx *bolt.Tx, from uint64) error {
-	if from != 1 {
+	if from < 1 || from >= SchemaVersion {
 		return corrupt(s.path, fmt.Errorf("schema version %d is unknown", from))
 	}
 	start := time.Now()
-	alerts, err := migrateAlerts1(tx)
-	if err != nil {
-		return corrupt(s.path, err)
-	}
-	if migrateHook != nil {
-		migrateHook("alerts")
-	}
-	seen, err := migrateSeen1(tx)
-	if err != nil {
-		return corrupt(s.path, err)
-	}
-	entries := 0
-	for _, parent := range [][]byte{bucketOutbox, bucketDead} {
-		n, err := migrateEntries1(tx, parent)
-		if err != nil {
+	var alerts, seen, entries int
+	if from == 1 {
+		var err error
+		if alerts, err = migrateAlerts1(tx); err != nil {
 			return corrupt(s.path, err)
 		}
-		entries += n
+		if migrateHook != nil {
+			migrateHook("alerts")
+		}
+		if _, err = migrateSeen1(tx); err != nil {
+			return corrupt(s.path, err)
+		}
+		for _, parent := range [][]byte{bucketOutbox, bucketDead} {
+			n, err := migrateEntries1(tx, parent)
+			if err != nil {
+				return corrupt(s.path, err)
+			}
+			entries += n
+		}
+	}
+	// 2 to 3: dedup ids by digest. Records of schema 2 stay as they are
+	// (codec.go reads them) until they change; the dicts bucket is created
+	// with the others.
+	seen, err := migrateSeen2(tx)
+	if err != nil {
+		return corrupt(s.path, err)
 	}
 	if migrateHook != nil {
 		migrateHook("done")
@@ -127,12 +136,35 @@ func migrateAlerts1(tx *bolt.Tx) (int, error) {
 // migrateSeen1 rewrites the dedup ids of schema 1 (keyed by id, the time as
 // the value) keyed by time and id.
 func migrateSeen1(tx *bolt.Tx) (int, error) {
+	return rewriteSeen(tx, func(k, v []byte) []byte {
+		// Schema 1 pruned a value that is not a time; so does this.
+		if len(v) != 8 {
+			return nil
+		}
+		return seenKey(int64(binary.BigEndian.Uint64(v)), string(k))
+	})
+}
+
+// migrateSeen2 rewrites the dedup ids of schema 2, keyed by time and id,
+// keyed by time and the id's digest.
+func migrateSeen2(tx *bolt.Tx) (int, error) {
+	return rewriteSeen(tx, func(k, _ []byte) []byte {
+		// A key too short to hold a time would have been pruned.
+		if len(k) < 8 {
+			return nil
+		}
+		return seenKey(seenKeyTime(k), seenDigest(string(k[8:])))
+	})
+}
+
+// rewriteSeen replaces the seen bucket with one holding key(k, v) for each of
+// its keys and values, leaving out those for which key returns nil.
+func rewriteSeen(tx *bolt.Tx, key func(k, v []byte) []byte) (int, error) {
 	var keys [][]byte
 	if b := tx.Bucket(bucketSeen); b != nil {
 		err := b.ForEach(func(k, v []byte) error {
-			// Schema 1 pruned a value that is not a time; so does this.
-			if len(v) == 8 {
-				keys = append(keys, seenKey(int64(binary.BigEndian.Uint64(v)), string(k)))
+			if nk := key(k, v); nk != nil {
+				keys = append(keys, nk)
 			}
 			return nil
 		})
@@ -205,3 +237,4 @@ func decodeEntryJSON(k, v []byte) (entryValue, uint64, error) {
 	}
 	return e, seq, nil
 }
+

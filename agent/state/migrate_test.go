@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -22,8 +23,10 @@ import (
 
 // testdata/schema1.db was written by the release with schema 1 (commit
 // aed1054) from the content buildFixture puts in a store; schema1.golden.json
-// is what that release read back from it through the API (dumpStore). Before
-// the schema changes again, keep a file of the current schema the same way:
+// is what that release read back from it through the API (dumpStore).
+// testdata/schema2.db was written from the same content by schema 2 (commit
+// d42e5cb), which read back the same. Before the schema changes again, keep a
+// file of the current schema the same way:
 // go test ./agent/state -run TestFixture -update-fixture.
 var updateFixture = flag.Bool("update-fixture", false, "write testdata/schema<N>.db and its golden dump from buildFixture")
 
@@ -181,35 +184,45 @@ func TestFixtureContent(t *testing.T) {
 	}
 }
 
-// TestMigrateSchema1 opens the file the schema 1 release wrote: it is
-// migrated, answers everything that release answered, keeps a copy of the
-// old file, continues the sinks' sequence numbers, and works as a store.
-func TestMigrateSchema1(t *testing.T) {
+// TestMigrateOlderSchemas opens the files the schema 1 and schema 2 releases
+// wrote: each is migrated, answers everything that release answered, keeps a
+// copy of the old file, continues the sinks' sequence numbers, and works as a
+// store.
+func TestMigrateOlderSchemas(t *testing.T) {
+	for _, from := range []uint64{1, 2} {
+		t.Run(fmt.Sprint("schema ", from), func(t *testing.T) { testMigrate(t, from) })
+	}
+}
+
+func testMigrate(t *testing.T, from uint64) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "herald.db")
-	copyFile(t, "testdata/schema1.db", path)
+	fixture := fmt.Sprintf("testdata/schema%d.db", from)
+	copyFile(t, fixture, path)
 
 	var logs strings.Builder
 	s, err := Open(path, Options{Now: func() time.Time { return fixtureNow }, Logger: testLogger(&logs)})
 	if err != nil {
-		t.Fatalf("Open of a schema 1 file: %v", err)
+		t.Fatalf("Open of a schema %d file: %v", from, err)
 	}
 	if got, want := dumpJSON(t, s), readFile(t, "testdata/schema1.golden.json"); got != want {
-		t.Errorf("the migrated file answers differently from schema 1:\n%s", diffLines(want, got))
+		t.Errorf("the migrated file answers differently from schema %d:\n%s", from, diffLines(want, got))
 	}
-	if from, copyPath, ok := s.Migrated(); !ok || from != 1 || copyPath != path+".schema1" {
-		t.Errorf("Migrated() = %d, %q, %v; want 1, %q, true", from, copyPath, ok, path+".schema1")
+	if got, copyPath, ok := s.Migrated(); !ok || got != from || copyPath != path+backupSuffix(from) {
+		t.Errorf("Migrated() = %d, %q, %v; want %d, %q, true", got, copyPath, ok, from, path+backupSuffix(from))
 	}
-	if !strings.Contains(logs.String(), "state file migrated") || !strings.Contains(logs.String(), "alerts=5") {
-		t.Errorf("no log line for the migration with its counts:\n%s", logs.String())
+	// Schema 1 rewrites every alert; later schemas read the alerts as they are.
+	wantLog := map[uint64]string{1: "alerts=5 dedup_ids=4", 2: "alerts=0 dedup_ids=4"}[from]
+	if !strings.Contains(logs.String(), "state file migrated") || !strings.Contains(logs.String(), wantLog) {
+		t.Errorf("no log line for the migration with its counts (%s):\n%s", wantLog, logs.String())
 	}
-	// The copy is a schema 1 file with the same content: migrated in turn,
-	// it answers the same.
-	if v := schemaOf(t, path+".schema1"); v != 1 {
-		t.Errorf("the copy of the old file has schema %d, want 1", v)
+	// The copy is a file of the old schema with the same content: migrated
+	// in turn, it answers the same.
+	if v := schemaOf(t, path+backupSuffix(from)); v != from {
+		t.Errorf("the copy of the old file has schema %d, want %d", v, from)
 	}
 	again := filepath.Join(dir, "copy.db")
-	copyFile(t, path+".schema1", again)
+	copyFile(t, path+backupSuffix(from), again)
 	if c, err := Open(again, Options{}); err != nil {
 		t.Errorf("Open of the copy: %v", err)
 	} else {

@@ -51,13 +51,13 @@ type entryValue struct {
 	Died   time.Time `json:"died,omitzero"`
 }
 
-func decodeEntry(k, v []byte) (entryValue, uint64, error) {
+func decodeEntry(k, v []byte, dicts dictFunc) (entryValue, uint64, error) {
 	var e entryValue
 	seq, err := entrySeq(k)
 	if err != nil {
 		return e, 0, err
 	}
-	if err := decodeEntryRecord(v, &e); err != nil {
+	if err := decodeEntryRecord(v, &e, dicts); err != nil {
 		return e, seq, fmt.Errorf("entry %d: %w", seq, err)
 	}
 	return e, seq, nil
@@ -81,14 +81,14 @@ func (t *Tx) outboxEntry(sink string, k, v []byte) (entryValue, uint64, error) {
 			// A write tx reads the last commit plus its own changes.
 			base--
 			if t.rewritten[cacheKey{sink, seq}] {
-				return decodeEntry(k, v)
+				return decodeEntry(k, v, t.dict)
 			}
 		}
 		if c := t.s.cache.get(base, sink, seq); c != nil {
 			return c.copyOut(), seq, nil
 		}
 	}
-	return decodeEntry(k, v)
+	return decodeEntry(k, v, t.dict)
 }
 
 // rewrite notes that this tx changed outbox entry seq of sink to e, or
@@ -219,7 +219,7 @@ func (s *Store) Complete(sink string, done []Done) error {
 			case sdk.Retryable:
 				e.Attempts++
 				e.LastError = d.Result.Reason
-				if err := t.put(out, k, appendEntryRecord(t.scratch[:0], &e)); err != nil {
+				if err := t.putEntry(out, k, &e); err != nil {
 					return fmt.Errorf("state: complete %d for sink %q: %w", d.Seq, sink, err)
 				}
 				t.rewrite(sink, d.Seq, &e)
@@ -255,7 +255,7 @@ func (t *Tx) bury(sink string, out *bolt.Bucket, seq uint64, e entryValue, reaso
 		return err
 	}
 	e.Reason, e.Died = reason, t.s.now()
-	if err := t.put(dead, u64(seq), appendEntryRecord(t.scratch[:0], &e)); err != nil {
+	if err := t.putEntry(dead, u64(seq), &e); err != nil {
 		return fmt.Errorf("state: dead letter %d for sink %q: %w", seq, sink, err)
 	}
 	if err := out.Delete(u64(seq)); err != nil {
@@ -275,7 +275,7 @@ func (s *Store) Dead(sink string) ([]DeadEntry, error) {
 			return err
 		}
 		return b.ForEach(func(k, v []byte) error {
-			e, seq, err := decodeEntry(k, v)
+			e, seq, err := decodeEntry(k, v, t.dict)
 			if err != nil {
 				return err
 			}
@@ -307,7 +307,7 @@ func (s *Store) RetryDead(sink string, sel Selection) (int, error) {
 			return err
 		}
 		for _, seq := range seqs {
-			e, _, err := decodeEntry(u64(seq), dead.Get(u64(seq)))
+			e, _, err := decodeEntry(u64(seq), dead.Get(u64(seq)), t.dict)
 			if err != nil {
 				return err
 			}

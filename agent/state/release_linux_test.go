@@ -55,7 +55,7 @@ func TestCommitReleasesMappedPages(t *testing.T) {
 		mustUpdate(t, s, func(tx *Tx) error {
 			for i := range 500 {
 				key := fmt.Sprintf("task-%d-%d", batch, i)
-				if err := tx.PutAlert(Alert{Rule: "r", Key: key, Status: sdk.StatusFiring, Title: strings.Repeat("t", 300)}); err != nil {
+				if err := tx.PutAlert(Alert{Rule: "r", Key: key, Status: sdk.StatusFiring, Title: incompressible(key, 300)}); err != nil {
 					return err
 				}
 			}
@@ -81,7 +81,7 @@ func TestCommitReleasesMappedPages(t *testing.T) {
 		t.Fatalf("state file of %d bytes, %d of them resident after a commit; want a file of 4 MiB or more and at most an eighth resident", info.Size(), rss)
 	}
 	_ = s.View(func(tx *Tx) error {
-		if a, ok := tx.Alert("r", "task-39-499"); !ok || a.Title != strings.Repeat("t", 300) {
+		if a, ok := tx.Alert("r", "task-39-499"); !ok || a.Title != incompressible("task-39-499", 300) {
 			t.Errorf("alert after release: %+v, %v", a, ok)
 		}
 		return nil
@@ -101,7 +101,7 @@ func TestQuietStoreReleasesLater(t *testing.T) {
 	s.wmu.Unlock()
 	mustUpdate(t, s, func(tx *Tx) error {
 		for i := range 10000 {
-			if err := tx.PutAlert(Alert{Rule: "r", Key: fmt.Sprint("task-", i), Status: sdk.StatusFiring, Title: strings.Repeat("t", 300)}); err != nil {
+			if err := tx.PutAlert(Alert{Rule: "r", Key: fmt.Sprint("task-", i), Status: sdk.StatusFiring, Title: incompressible(fmt.Sprint("task-", i), 300)}); err != nil {
 				return err
 			}
 		}

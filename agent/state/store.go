@@ -46,7 +46,9 @@ import (
 //   - 2: alerts keyed by a sequence number in firing order, dedup ids keyed by
 //     time then id, both found through indexes in memory; alerts and outbox
 //     entries in a binary encoding (codec.go).
-const SchemaVersion = 2
+//   - 3: records' bodies compressed with a dictionary per rule (dicts.go),
+//     in the dicts bucket; dedup ids keyed by time then the id's digest.
+const SchemaVersion = 3
 
 // growStep is how much the file grows by once it is larger than that. bbolt
 // grows a file to the size of its memory map, which doubles, until the map
@@ -71,10 +73,12 @@ var (
 	// a file that lacks it simply gets it at Open, and an older herald
 	// ignores it.
 	bucketSilences = []byte("silences")
+	// bucketDicts holds the records' dictionaries (dicts.go), from schema 3.
+	bucketDicts = []byte("dicts")
 
 	keySchema = []byte("schema")
 
-	allBuckets = [][]byte{bucketMeta, bucketPositions, bucketAlerts, bucketSeen, bucketOutbox, bucketDead, bucketSilences}
+	allBuckets = [][]byte{bucketMeta, bucketPositions, bucketAlerts, bucketSeen, bucketOutbox, bucketDead, bucketSilences, bucketDicts}
 )
 
 // ErrInUse reports that another process holds the state file's lock.
@@ -122,6 +126,7 @@ type Store struct {
 	wmu   sync.Mutex
 	cache *outboxCache
 	idx   *indexes
+	dicts *dictSet
 
 	mu    sync.Mutex
 	depth map[string]int // pending outbox entries per sink, kept in step by commit hooks
@@ -163,7 +168,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, logger: opts.Logger, now: opts.Now, depth: map[string]int{}, cache: newOutboxCache(opts.CacheBytes), idx: newIndexes()}
+	s := &Store{db: db, path: path, logger: opts.Logger, now: opts.Now, depth: map[string]int{}, cache: newOutboxCache(opts.CacheBytes), idx: newIndexes(), dicts: newDictSet()}
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -316,6 +321,9 @@ func (s *Store) init() error {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
+		if err := s.dicts.load(tx); err != nil {
+			return corrupt(s.path, err)
+		}
 		if err := s.buildIndexes(tx); err != nil {
 			return err
 		}
@@ -399,7 +407,10 @@ func (s *Store) Close() error {
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	var fnErr error
+	var (
+		fnErr    error
+		undoDict func()
+	)
 	err := s.db.Update(func(btx *bolt.Tx) error {
 		tx := &Tx{tx: btx, s: s}
 		if fnErr = fn(tx); fnErr == nil {
@@ -418,8 +429,14 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 				s.applyDepth(delta)
 			}
 		})
+		if len(tx.newDicts) > 0 {
+			undoDict = s.dicts.publish(tx.newDicts)
+		}
 		return nil
 	})
+	if err != nil && undoDict != nil {
+		undoDict()
+	}
 	if err != nil && fnErr == nil {
 		return fmt.Errorf("state: commit: %w", err)
 	}

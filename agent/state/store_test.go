@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -219,11 +220,10 @@ func TestCommitFailureIsReturnedAndKeepsCommittedData(t *testing.T) {
 		_, err := tx.Enqueue("pager", event("kept", "r", "k"))
 		return err
 	})
-	big := strings.Repeat("x", 8<<10)
 	err = s.Update(func(tx *Tx) error {
 		for i := range 100 {
 			ev := event(fmt.Sprint("big-", i), "r", "k")
-			ev.Message = big
+			ev.Message = incompressible(ev.ID, 8<<10)
 			if _, err := tx.Enqueue("pager", ev); err != nil {
 				return err
 			}
@@ -891,16 +891,11 @@ func TestFileGrowsInSteps(t *testing.T) {
 	}
 	defer s.Close()
 	// 4.5 MiB of incompressible messages: bbolt's default would make the file 8 MiB.
-	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 3 {
 		mustUpdate(t, s, func(tx *Tx) error {
 			for j := range 300 {
 				ev := event(fmt.Sprint("ev-", i, "-", j), "r", "k")
-				msg := make([]byte, 5<<10)
-				for k := range msg {
-					msg[k] = 'a' + byte(rng.IntN(26))
-				}
-				ev.Message = string(msg)
+				ev.Message = incompressible(ev.ID, 5<<10)
 				if _, err := tx.Enqueue("pager", ev); err != nil {
 					return err
 				}
@@ -922,4 +917,18 @@ func TestFileGrowsInSteps(t *testing.T) {
 	if slack := int64(growStep + 16*os.Getpagesize()); info.Size() > need+slack {
 		t.Errorf("file is %d bytes for %d bytes of pages: more than %d beyond", info.Size(), need, slack)
 	}
+}
+
+// incompressible returns n random letters, the same for the same seed:
+// text the records' compression (dicts.go) cannot shrink, for tests that
+// need a file of some size.
+func incompressible(seed string, n int) string {
+	h := fnv.New64a()
+	h.Write([]byte(seed))
+	rng := rand.New(rand.NewPCG(h.Sum64(), uint64(n)))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = 'a' + byte(rng.IntN(26))
+	}
+	return string(b)
 }

@@ -3,6 +3,7 @@ package state
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -46,8 +47,11 @@ type Tx struct {
 	ops       []cacheOp
 	rewritten map[cacheKey]bool
 	room      map[string]int // see cacheRoom
-	// scratch is where values are encoded before put copies them.
-	scratch []byte
+	// scratch is where values are encoded before put copies them, and body
+	// where a record's body is encoded before it is compressed.
+	scratch, body []byte
+	// newDicts are the dictionaries this tx created (dicts.go).
+	newDicts []txDict
 }
 
 // fail records a read error; Update and View return it.
@@ -198,7 +202,7 @@ func (t *Tx) Alert(rule, key string) (Alert, bool) {
 		return Alert{}, false
 	}
 	var a Alert
-	if err := decodeAlertRecord(v, &a); err != nil {
+	if err := decodeAlertRecord(v, &a, t.dict); err != nil {
 		t.fail(fmt.Errorf("state: alert %d (%q/%q): %w", seq, rule, key, err))
 		return Alert{}, false
 	}
@@ -323,7 +327,11 @@ func (t *Tx) PutAlert(a Alert) error {
 		}
 		t.idx.add(false, t.s.idx.hash(a.Key), seq)
 	}
-	if err := t.put(b, u64(seq), appendAlertRecord(t.scratch[:0], &a)); err != nil {
+	rec, err := t.encodeAlert(&a)
+	if err == nil {
+		err = t.put(b, u64(seq), rec)
+	}
+	if err != nil {
 		return fmt.Errorf("state: put alert %q/%q: %w", a.Rule, a.Key, err)
 	}
 	for sink := range a.Refs {
@@ -388,7 +396,7 @@ func (t *Tx) Alerts(keep func(Alert) bool) []Alert {
 	var out []Alert
 	_ = t.tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
 		var a Alert
-		if err := decodeAlertRecord(v, &a); err != nil {
+		if err := decodeAlertRecord(v, &a, t.dict); err != nil {
 			t.fail(fmt.Errorf("state: alert %x: %w", k, err))
 			return nil
 		}
@@ -429,7 +437,7 @@ func (t *Tx) PruneResolved(olderThan time.Time) (int, error) {
 	var drop []gone
 	err := t.tx.Bucket(bucketAlerts).ForEach(func(k, v []byte) error {
 		var a Alert
-		if err := decodeAlertRecord(v, &a); err != nil {
+		if err := decodeAlertRecord(v, &a, t.dict); err != nil {
 			return fmt.Errorf("state: alert %x: %w", k, err)
 		}
 		if a.Status == sdk.StatusResolved && a.ResolvedAt.Before(olderThan) && len(k) == 8 {
@@ -450,14 +458,25 @@ func (t *Tx) PruneResolved(olderThan time.Time) (int, error) {
 	return len(drop), nil
 }
 
-// Dedup ids are stored under seenKey: the time they were marked, then the id.
-// Marking appends to the last page, and pruning deletes from the first.
+// Dedup ids are stored under seenKey: the time they were marked, then the
+// id's digest (seenDigest). Marking appends to the last page, and pruning
+// deletes from the first.
+
+// seenDigest is what is stored of a dedup id: the first 16 bytes of its
+// SHA-256. Ids are a rule's name and a line's execution id or a callback's
+// id, 50 to 100 bytes; their digest keeps a dedup id to 41 bytes of the file,
+// and two ids share one with a chance of 2^-128.
+func seenDigest(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return string(sum[:16])
+}
 
 // seenMark is the value of every seen key; the key says it all.
 var seenMark = []byte{1}
 
-// seenKey is the key of id marked at unix nanoseconds ns: ns with its sign
-// bit flipped, big-endian (so keys sort by time, before 1970 too), then id.
+// seenKey is the key of id (a seenDigest) marked at unix nanoseconds ns: ns
+// with its sign bit flipped, big-endian (so keys sort by time, before 1970
+// too), then id.
 func seenKey(ns int64, id string) []byte {
 	k := make([]byte, 8, 8+len(id))
 	binary.BigEndian.PutUint64(k, uint64(ns)^1<<63)
@@ -469,7 +488,7 @@ func seenKeyTime(k []byte) int64 {
 	return int64(binary.BigEndian.Uint64(k) ^ 1<<63)
 }
 
-// seenAt returns when id was marked, if it was.
+// seenAt returns when id, a seenDigest, was marked, if it was.
 func (t *Tx) seenAt(id string) (int64, bool) {
 	b := t.tx.Bucket(bucketSeen)
 	var buf [2]uint64
@@ -486,7 +505,7 @@ func (t *Tx) Seen(id string) bool {
 	if id == "" {
 		return false
 	}
-	_, ok := t.seenAt(id)
+	_, ok := t.seenAt(seenDigest(id))
 	return ok
 }
 
@@ -498,17 +517,18 @@ func (t *Tx) MarkSeen(id string, at time.Time) error {
 	}
 	b := t.tx.Bucket(bucketSeen)
 	b.FillPercent = 1.0 // keys mostly grow: see seenKey
-	ns, h := at.UnixNano(), t.s.idx.hash(id)
-	if old, ok := t.seenAt(id); ok {
+	d := seenDigest(id)
+	ns, h := at.UnixNano(), t.s.idx.hash(d)
+	if old, ok := t.seenAt(d); ok {
 		if old == ns {
 			return nil
 		}
-		if err := b.Delete(seenKey(old, id)); err != nil {
+		if err := b.Delete(seenKey(old, d)); err != nil {
 			return fmt.Errorf("state: mark seen %q: %w", id, err)
 		}
 		t.idx.remove(true, h, uint64(old))
 	}
-	if err := b.Put(seenKey(ns, id), seenMark); err != nil {
+	if err := b.Put(seenKey(ns, d), seenMark); err != nil {
 		return fmt.Errorf("state: mark seen %q: %w", id, err)
 	}
 	t.idx.add(true, h, uint64(ns))
@@ -557,7 +577,7 @@ func (t *Tx) Enqueue(sink string, ev sdk.Event) (uint64, error) {
 			e.Event.Ref = ref
 		}
 	}
-	if err := t.put(b, u64(seq), appendEntryRecord(t.scratch[:0], &e)); err != nil {
+	if err := t.putEntry(b, u64(seq), &e); err != nil {
 		return 0, fmt.Errorf("state: enqueue for sink %q: %w", sink, err)
 	}
 	t.addDepth(sink, 1)
@@ -644,6 +664,27 @@ func getJSON(b *bolt.Bucket, k []byte, v any) (bool, error) {
 func (t *Tx) put(b *bolt.Bucket, k, raw []byte) error {
 	t.scratch = raw[:0]
 	return b.Put(k, bytes.Clone(raw))
+}
+
+// encodeAlert returns a's record, its body compressed, in t.scratch.
+func (t *Tx) encodeAlert(a *Alert) ([]byte, error) {
+	t.body = appendAlertBody(t.body[:0], a)
+	return t.pack(appendAlertHead(t.scratch[:0], a), a.Rule, t.body)
+}
+
+// encodeEntry returns e's record, its body compressed, in t.scratch.
+func (t *Tx) encodeEntry(e *entryValue) ([]byte, error) {
+	t.body = appendEntryBody(t.body[:0], e)
+	return t.pack(append(t.scratch[:0], recordVersion), e.Event.Rule, t.body)
+}
+
+// putEntry stores e's record under k.
+func (t *Tx) putEntry(b *bolt.Bucket, k []byte, e *entryValue) error {
+	rec, err := t.encodeEntry(e)
+	if err != nil {
+		return err
+	}
+	return t.put(b, k, rec)
 }
 
 func putJSON(b *bolt.Bucket, k []byte, v any) error {
