@@ -237,4 +237,3 @@ func decodeEntryJSON(k, v []byte) (entryValue, uint64, error) {
 	}
 	return e, seq, nil
 }
-
