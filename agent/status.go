@@ -40,10 +40,12 @@ func newEventRing(n int) *eventRing { return &eventRing{buf: make([]statuspage.E
 // add records ev, queued for sinks, caused by by (empty: a log line or a
 // callback). It keeps what the page shows, not the fields or message. sinks
 // is kept as it is: the lifecycle's routes are shared and never changed, so
-// the commit path pays no copy per event.
+// the commit path pays no copy per event. The key and title are copied: a
+// key is cut from the tailer's read buffer, and keeping it would keep the
+// whole 4 KiB chunk of the log it came from (2 MiB for the 500 events).
 func (r *eventRing) add(ev *sdk.Event, sinks []string, by string) {
-	e := statuspage.Event{Time: ev.Time, Rule: ev.Rule, Key: ev.Key, Status: string(ev.Status), Title: ev.Title,
-		Sinks: sinks, By: by}
+	e := statuspage.Event{Time: ev.Time, Rule: ev.Rule, Key: strings.Clone(ev.Key), Status: string(ev.Status),
+		Title: strings.Clone(ev.Title), Sinks: sinks, By: by}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.buf) < cap(r.buf) {
