@@ -109,11 +109,20 @@ func appendAlertHead(b []byte, a *Alert) []byte {
 }
 
 // appendAlertBody appends the body of a's record to b.
-func appendAlertBody(b []byte, a *Alert) []byte {
+func appendAlertBody(b []byte, a *Alert) []byte { return appendAlertBodyOf(b, a, recordVersion) }
+
+// appendAlertBodyOf appends the body of a's record of version to b: version
+// 1 writes the fields as a plain map (tests write schema 2's records with
+// it).
+func appendAlertBodyOf(b []byte, a *Alert, version byte) []byte {
 	b = appendString(b, string(a.Status))
 	b = appendString(b, a.Title)
 	b = appendString(b, a.Severity)
-	b = appendMap(b, a.Fields)
+	if version == recordVersion1 {
+		b = appendMap(b, a.Fields)
+	} else {
+		b = appendFields(b, a.Fields, a.Key)
+	}
 	b = appendString(b, a.Message)
 	b = appendTime(b, a.FirstSeen)
 	b = appendTime(b, a.LastSeen)
@@ -163,7 +172,11 @@ func decodeAlertRecord(v []byte, a *Alert, dicts dictFunc) error {
 	x.Status = sdk.Status(body.str("status"))
 	x.Title = body.str("title")
 	x.Severity = body.str("severity")
-	x.Fields = body.strMap("fields")
+	if v[0] == recordVersion1 {
+		x.Fields = body.strMap("fields")
+	} else {
+		x.Fields = body.fields("fields", x.Key)
+	}
 	x.Message = body.str("message")
 	x.FirstSeen = body.time("first_seen")
 	x.LastSeen = body.time("last_seen")
@@ -379,6 +392,34 @@ func appendMap(b []byte, m map[string]string) []byte {
 	for _, k := range keys {
 		b = appendString(b, k)
 		b = appendString(b, m[k])
+	}
+	return b
+}
+
+// appendFields writes an alert's fields as appendMap does, except for their
+// values: uvarint 0 for a value equal to key, the alert's correlation key (a
+// Qlik reload alert's TaskId is one), else the value's length plus one, then
+// its bytes. The head holds the key, outside the compressed body, where the
+// compression cannot find it: this saves its length once more.
+func appendFields(b []byte, m map[string]string, key string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(m)))
+	if len(m) == 0 {
+		return b
+	}
+	var stack [16]string
+	keys := stack[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		b = appendString(b, k)
+		if v := m[k]; v == key {
+			b = append(b, 0)
+		} else {
+			b = binary.AppendUvarint(b, uint64(len(v))+1)
+			b = append(b, v...)
+		}
 	}
 	return b
 }
@@ -616,6 +657,11 @@ func (r *recordReader) eachPair(field string, f func(k, v []byte)) {
 }
 
 func (r *recordReader) strMap(field string) map[string]string {
+	return r.mapOf(field, func() string { return r.str(field) })
+}
+
+// mapOf reads a map whose values value reads.
+func (r *recordReader) mapOf(field string, value func() string) map[string]string {
 	n := r.count(field, 2)
 	if n == 0 {
 		return nil
@@ -625,7 +671,7 @@ func (r *recordReader) strMap(field string) map[string]string {
 	for i := range n {
 		at := r.off
 		k := r.str(field)
-		v := r.str(field)
+		v := value()
 		if r.err != nil {
 			return nil
 		}
@@ -637,6 +683,26 @@ func (r *recordReader) strMap(field string) map[string]string {
 		m[k] = v
 	}
 	return m
+}
+
+// fields reads what appendFields wrote for an alert with key.
+func (r *recordReader) fields(field, key string) map[string]string {
+	return r.mapOf(field, func() string {
+		at := r.off
+		n := r.uvarint(field)
+		switch left := len(r.v) - r.off; {
+		case r.err != nil:
+			return ""
+		case n == 0:
+			return key
+		case n-1 > uint64(left):
+			r.fail(field, at, fmt.Sprintf("length %d exceeds the %d bytes left: truncated", n-1, left))
+			return ""
+		}
+		from := r.off
+		r.off += int(n - 1)
+		return r.s[from:r.off]
+	})
 }
 
 func (r *recordReader) strs(field string) []string {

@@ -146,10 +146,9 @@ func checkAlertRecord(t *testing.T, a Alert) []byte {
 		t.Fatalf("encode, decode, encode differs:\n%x\n%x", rec, again)
 	}
 	// Compressed with a dictionary, and as schema 2 wrote it, it decodes the same.
-	headLen := len(appendAlertHead(nil, &a))
 	for name, v := range map[string][]byte{
 		"compressed": appendPacked(appendAlertHead(nil, &a), 1, fuzzDict, appendAlertBody(nil, &a)),
-		"version 1":  schema2Record(rec, headLen),
+		"version 1":  schema2Alert(&a),
 	} {
 		var other Alert
 		if err := decodeAlertRecord(v, &other, fuzzDicts); err != nil || !reflect.DeepEqual(other, got) {
@@ -197,7 +196,7 @@ func checkEntryRecord(t *testing.T, e entryValue) []byte {
 	}
 	for name, v := range map[string][]byte{
 		"compressed": appendPacked([]byte{recordVersion}, 1, fuzzDict, appendEntryBody(nil, &e)),
-		"version 1":  schema2Record(rec, 1),
+		"version 1":  schema2Entry(rec),
 	} {
 		var other entryValue
 		if err := decodeEntryRecord(v, &other, fuzzDicts); err != nil || !reflect.DeepEqual(other, got) {
@@ -255,6 +254,15 @@ func TestRecordRoundTrip(t *testing.T) {
 	checkEntryRecord(t, entryValue{Event: sdk.Event{Fields: map[string]string{}}})
 	// A ref that is the empty string is a ref.
 	checkAlertRecord(t, Alert{Rule: "r", Instance: 3, Refs: map[string]string{"pager": "", "chat": "m-1"}})
+	// A field whose value is the key is written as one byte; empty values
+	// stay empty, with an empty key too.
+	key := "3f1c6f0e-7f65-4b8a-9c1d-0d2e4f6a8b10"
+	same := checkAlertRecord(t, Alert{Rule: "r", Key: key, Fields: map[string]string{"TaskId": key, "Empty": "", "Other": "x"}})
+	other := checkAlertRecord(t, Alert{Rule: "r", Key: key, Fields: map[string]string{"TaskId": strings.ToUpper(key), "Empty": "", "Other": "x"}})
+	if len(same) != len(other)-len(key) {
+		t.Errorf("a field equal to the key takes %d bytes more than the marker", len(same)-(len(other)-len(key)))
+	}
+	checkAlertRecord(t, Alert{Rule: "r", Fields: map[string]string{"Empty": "", "Other": "x"}})
 }
 
 // TestRecordTimes: every time.Time encodes, JSON's range or not, and decodes

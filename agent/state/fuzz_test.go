@@ -30,7 +30,7 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Add([]byte("pager"), appendAlertRecord(nil, &a))
 	f.Add([]byte("pager"), appendPacked(appendAlertHead(nil, &a), 1, fuzzDict, appendAlertBody(nil, &a)))
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 2}, appendPacked([]byte{recordVersion}, 1, fuzzDict, appendEntryBody(nil, &entryValue{Event: ev, Enqueued: t0})))
-	f.Add([]byte("pager"), schema2Record(appendAlertRecord(nil, &a), len(appendAlertHead(nil, &a))))
+	f.Add([]byte("pager"), schema2Alert(&a))
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 1}, appendEntryRecord(nil, &entryValue{Event: ev, Enqueued: t0, Instance: 1, Attempts: 2, LastError: "HTTP 503"}))
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 1, 0}, appendEntryRecord(nil, &entryValue{Event: ev, Enqueued: time.Now(), Reason: "HTTP 400", Died: t0}))
 	r := rand.New(rand.NewPCG(5, 6))
@@ -123,10 +123,16 @@ func fuzzDicts(id uint64) *s2.Dict {
 	return nil
 }
 
-// schema2Record turns rec, a record of the current version with an
-// uncompressed body whose head ends at headLen, into the version 1 record
-// schema 2 wrote for the same value.
-func schema2Record(rec []byte, headLen int) []byte {
-	out := append([]byte{recordVersion1}, rec[1:headLen]...)
-	return append(out, rec[headLen+1:]...)
+// schema2Alert is the version 1 record schema 2 wrote for a.
+func schema2Alert(a *Alert) []byte {
+	head := appendAlertHead(nil, a)
+	head[0] = recordVersion1
+	return appendAlertBodyOf(head, a, recordVersion1)
+}
+
+// schema2Entry turns rec, an entry record of the current version with an
+// uncompressed body, into the version 1 record schema 2 wrote for the same
+// entry.
+func schema2Entry(rec []byte) []byte {
+	return append([]byte{recordVersion1}, rec[2:]...)
 }

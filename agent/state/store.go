@@ -16,6 +16,7 @@
 package state
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -50,13 +51,16 @@ import (
 //     in the dicts bucket; dedup ids keyed by time then the id's digest.
 const SchemaVersion = 3
 
-// growStep is how much the file grows by once it is larger than that. bbolt
-// grows a file to the size of its memory map, which doubles, until the map
-// reaches its AllocSize (16 MiB by default): a file that needed 8.1 MiB took
-// 16. Growing by 1 MiB keeps the file within 1 MiB of what its pages need, at
-// the price of a truncate and an fsync per MiB of growth. On Windows bbolt
-// sizes the file to its map anyway.
-const growStep = 1 << 20
+// growStep is how much the file grows by when it has size bytes of pages:
+// a sixteenth, between 256 KiB and 16 MiB. bbolt grows a file to the size of
+// its memory map, which doubles, until the map reaches its AllocSize (16 MiB
+// by default): a file whose pages needed 8.1 MiB took 16. Growing by a
+// sixteenth keeps the file within about 6 % of what its pages need, at the
+// price of a truncate and an fsync per step. On Windows bbolt sizes the file
+// to its map anyway.
+func growStep(size int64) int {
+	return int(min(max(size/16, 256<<10), 16<<20))
+}
 
 // DefaultTimeout is how long Open waits for the file lock by default.
 const DefaultTimeout = time.Second
@@ -130,6 +134,10 @@ type Store struct {
 
 	mu    sync.Mutex
 	depth map[string]int // pending outbox entries per sink, kept in step by commit hooks
+	// drained is closed, and replaced, by every commit that took entries out
+	// of an outbox; delivered counts those commits (WaitAhead).
+	drained   chan struct{}
+	delivered uint64
 
 	// Under wmu: releaseMemory's state, and whether Close has begun.
 	lastRelease  time.Time
@@ -168,7 +176,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: path, logger: opts.Logger, now: opts.Now, depth: map[string]int{}, cache: newOutboxCache(opts.CacheBytes), idx: newIndexes(), dicts: newDictSet()}
+	s := &Store{db: db, path: path, logger: opts.Logger, now: opts.Now, depth: map[string]int{}, drained: make(chan struct{}), cache: newOutboxCache(opts.CacheBytes), idx: newIndexes(), dicts: newDictSet()}
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -208,7 +216,7 @@ func openBolt(path string, opts Options) (db *bolt.DB, err error) {
 	})
 	switch {
 	case err == nil:
-		db.AllocSize = growStep
+		db.AllocSize = growStep(0)
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("%w: state file %s is in use by another herald process (lock wait %s)", ErrInUse, path, opts.Timeout)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch):
@@ -412,6 +420,9 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		undoDict func()
 	)
 	err := s.db.Update(func(btx *bolt.Tx) error {
+		// Read by this transaction's commit, which holds bbolt's writer lock
+		// as this function does.
+		s.db.AllocSize = growStep(btx.Size())
 		tx := &Tx{tx: btx, s: s}
 		if fnErr = fn(tx); fnErr == nil {
 			fnErr = tx.err
@@ -508,9 +519,66 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 func (s *Store) applyDepth(delta map[string]int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	took := false
 	for sink, d := range delta {
 		s.depth[sink] += d
+		took = took || d < 0
 	}
+	if took {
+		s.delivered++
+		close(s.drained)
+		s.drained = make(chan struct{})
+	}
+}
+
+// WaitAhead waits while every one of sinks has at least ahead entries
+// pending, until one of them has fewer. It gives up when a wait for a commit
+// that takes entries out of an outbox lasts patience, and then reports
+// stalled: the sinks are not delivering (an outage, which their outboxes'
+// caps bound). It also returns when ctx ends.
+//
+// A reader of a backlog calls it so that it runs at most ahead entries in
+// front of the sink that delivers fastest: an outbox that a catch-up fills
+// faster than the sinks drain it would otherwise leave its pages free in
+// the state file once it is delivered (bbolt reuses them, but never gives
+// them back). No sink waits for it: while any has fewer than ahead pending,
+// it does not wait.
+func (s *Store) WaitAhead(ctx context.Context, sinks []string, ahead int, patience time.Duration) (stalled bool) {
+	var timer *time.Timer
+	for {
+		s.mu.Lock()
+		full := len(sinks) > 0
+		for _, sink := range sinks {
+			full = full && s.depth[sink] >= ahead
+		}
+		ch := s.drained
+		s.mu.Unlock()
+		if !full {
+			return false
+		}
+		if timer == nil {
+			timer = time.NewTimer(patience)
+			defer timer.Stop()
+		} else {
+			timer.Reset(patience)
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// Delivered counts the commits that took entries out of an outbox: a
+// caller of WaitAhead that gave up can tell from it when the sinks deliver
+// again.
+func (s *Store) Delivered() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.delivered
 }
 
 // Depth is the number of events waiting in sink's outbox. It reads a counter

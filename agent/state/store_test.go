@@ -878,8 +878,8 @@ func BenchmarkAlertFlow(b *testing.B) {
 	}
 }
 
-// TestFileGrowsInSteps: past growStep, the file is at most growStep larger
-// than its pages need, not the next power of two (bbolt's default up to 16 MiB).
+// TestFileGrowsInSteps: the file is at most a step (growStep) larger than
+// its pages need, not the next power of two (bbolt's default up to 16 MiB).
 func TestFileGrowsInSteps(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("on Windows bbolt sizes the file to its memory map")
@@ -914,8 +914,13 @@ func TestFileGrowsInSteps(t *testing.T) {
 	}
 	// A commit grows the file before it frees the pages it replaced, so the
 	// last growth may have been a few pages beyond what remains in use.
-	if slack := int64(growStep + 16*os.Getpagesize()); info.Size() > need+slack {
+	if slack := int64(growStep(need) + 16*os.Getpagesize()); info.Size() > need+slack {
 		t.Errorf("file is %d bytes for %d bytes of pages: more than %d beyond", info.Size(), need, slack)
+	}
+	for _, tt := range []struct{ size, step int64 }{{0, 256 << 10}, {8 << 20, 512 << 10}, {1 << 30, 16 << 20}} {
+		if got := growStep(tt.size); int64(got) != tt.step {
+			t.Errorf("growStep(%d) = %d, want %d", tt.size, got, tt.step)
+		}
 	}
 }
 
