@@ -3,7 +3,9 @@ package agent
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -55,6 +57,15 @@ type pipeline struct {
 	im      *metrics.InputMetrics
 	caps    map[string]int // outbox cap per sink (backpressure)
 	paused  bool           // committer goroutine only
+
+	// pace is how far reading may run ahead of the sinks (keepPace); zero
+	// when the pipeline is not paced (tests of reading alone).
+	pace pacing
+	// Committer goroutine only: the sinks keepPace watches, and whether it
+	// gave up on them, at which count of store.Delivered.
+	paceSinks  []string
+	stalled    bool
+	stalledGen uint64
 
 	// Decoding goroutine only.
 	eval  *rules.Evaluator
@@ -507,6 +518,9 @@ func (p *pipeline) commitLoop(ctx context.Context, todo <-chan *batch, done chan
 			// the batch bound: backpressure reaches the tailer.
 			err = p.waitForRoom(ctx)
 		}
+		if err == nil {
+			p.keepPace(ctx)
+		}
 		done <- committed{b, err}
 		if err != nil {
 			return
@@ -618,6 +632,42 @@ func (a *Agent) publish(m *metrics.Metrics, done applied, notify func(sink strin
 	}
 	for sink := range done.touched {
 		notify(sink)
+	}
+}
+
+// pacing is how far reading a backlog may run in front of the fastest sink:
+// at most ahead events (keepPace). A wait for the sinks that lasts patience
+// without a delivery ends pacing until they deliver again: in an outage the
+// outbox cap (waitForRoom) is what bounds reading, as before.
+type pacing struct {
+	ahead    int
+	patience time.Duration
+}
+
+// defaultPacing keeps ten of a dispatcher's batches queued, so that it never
+// waits for the next batch, and the outbox a small part of the state file.
+// Without it a catch-up queued every alert first, and the outbox's pages
+// stayed free in the file once delivered: 100 to 280 bytes per alert.
+var defaultPacing = pacing{ahead: 1000, patience: time.Second}
+
+// keepPace waits while every sink has pace.ahead events or more pending,
+// until one has fewer: no sink waits for reading because of it. Like
+// waitForRoom it holds up the next batch.
+func (p *pipeline) keepPace(ctx context.Context) {
+	if p.pace.ahead <= 0 {
+		return
+	}
+	if p.paceSinks == nil {
+		p.paceSinks = slices.Sorted(maps.Keys(p.caps))
+	}
+	if p.stalled {
+		if p.store.Delivered() == p.stalledGen {
+			return // the sinks have not delivered since they stalled
+		}
+		p.stalled = false
+	}
+	if p.store.WaitAhead(ctx, p.paceSinks, p.pace.ahead, p.pace.patience) {
+		p.stalled, p.stalledGen = true, p.store.Delivered()
 	}
 }
 

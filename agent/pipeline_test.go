@@ -60,6 +60,7 @@ type pipelineEnv struct {
 	store   *state.Store
 	metrics *metrics.Metrics
 	caps    map[string]int
+	pace    pacing
 	// notified receives the sink name of every committed batch that queued
 	// events; its buffer is large enough that commits never wait for the test.
 	notified chan string
@@ -127,7 +128,7 @@ func newTestEnv(t *testing.T) *pipelineEnv {
 func (e *pipelineEnv) pipeline(once bool) *pipeline {
 	in := e.agent.inputs[0]
 	return &pipeline{agent: e.agent, in: in, store: e.store, once: once, metrics: e.metrics,
-		im: e.metrics.Input(in.cfg.Name), caps: e.caps, notify: func(sink string) { e.notified <- sink }}
+		im: e.metrics.Input(in.cfg.Name), caps: e.caps, pace: e.pace, notify: func(sink string) { e.notified <- sink }}
 }
 
 // start runs the pipeline until ctx ends (or, once, until the file is read);
@@ -512,6 +513,86 @@ func TestPipelineOutboxFull(t *testing.T) {
 	}
 	if got := len(e.saved().alerts); got != n {
 		t.Errorf("%d alerts saved, want %d", got, n)
+	}
+}
+
+// TestPipelineKeepsPace: reading a backlog runs at most pace.ahead events in
+// front of a sink that delivers (plus the batch committed when it got below),
+// and every alert is queued in the end.
+func TestPipelineKeepsPace(t *testing.T) {
+	e := newTestEnv(t)
+	e.caps = map[string]int{pipelineSink: 1 << 20}
+	e.pace = pacing{ahead: 20, patience: time.Minute}
+	e.write(qlikHeader)
+	n := 4 * maxBatchMatches
+	e.errorRows(0, n, int64(len(qlikHeader)))
+	done := e.start(t.Context(), true)
+
+	// Deliver ten at a time, as a dispatcher does, until every alert is.
+	delivered, deepest, finished := 0, 0, false
+	for delivered < n {
+		entries, err := e.store.Pending(pipelineSink, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) == 0 {
+			select {
+			case <-e.notified:
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("run: %v", err)
+				}
+				if finished {
+					t.Fatalf("the pipeline finished with %d of %d alerts queued", delivered, n)
+				}
+				finished = true
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no new events after %d of %d", delivered, n)
+			}
+			continue
+		}
+		depth, _ := e.store.Depth(pipelineSink)
+		deepest = max(deepest, depth)
+		var results []state.Done
+		for _, en := range entries {
+			results = append(results, state.Done{Seq: en.Seq, Result: sdk.Accept("")})
+		}
+		if err := e.store.Complete(pipelineSink, results); err != nil {
+			t.Fatal(err)
+		}
+		delivered += len(entries)
+	}
+	if !finished {
+		if err := waitRun(t, done); err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	}
+	if limit := e.pace.ahead + maxBatchMatches; deepest > limit {
+		t.Errorf("the outbox held %d events, want at most %d (pace plus one batch)", deepest, limit)
+	}
+	if deepest < e.pace.ahead {
+		t.Errorf("the outbox never held more than %d events: the test did not make reading wait", deepest)
+	}
+	if got := len(e.saved().alerts); got != n {
+		t.Errorf("%d alerts saved, want %d", got, n)
+	}
+}
+
+// TestPipelinePaceInAnOutage: when the sinks do not deliver, reading waits
+// for them once, for pace.patience, and then reads on: the outbox cap, not
+// the pace, bounds what an outage queues.
+func TestPipelinePaceInAnOutage(t *testing.T) {
+	e := newTestEnv(t)
+	e.caps = map[string]int{pipelineSink: 1 << 20}
+	e.pace = pacing{ahead: 20, patience: 50 * time.Millisecond}
+	e.write(qlikHeader)
+	n := 3 * maxBatchMatches
+	e.errorRows(0, n, int64(len(qlikHeader)))
+	if err := waitRun(t, e.start(t.Context(), true)); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if depth, _ := e.store.Depth(pipelineSink); depth != n {
+		t.Errorf("%d events queued, want all %d", depth, n)
 	}
 }
 

@@ -231,7 +231,7 @@ func (a *Agent) serve(ctx context.Context, store *state.Store, reg *prometheus.R
 			defer iwg.Done()
 			im := m.Input(in.cfg.Name)
 			im.SetUp(true)
-			p := &pipeline{agent: a, in: in, store: store, notify: notify, once: ro.Once, metrics: m, im: im, caps: caps}
+			p := &pipeline{agent: a, in: in, store: store, notify: notify, once: ro.Once, metrics: m, im: im, caps: caps, pace: defaultPacing}
 			if err := p.run(ictx); err != nil && !errors.Is(err, context.Canceled) {
 				im.SetUp(false)
 				errc <- fmt.Errorf("input %q: %w", in.cfg.Name, err)

@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -936,4 +937,57 @@ func incompressible(seed string, n int) string {
 		b[i] = 'a' + byte(rng.IntN(26))
 	}
 	return string(b)
+}
+
+// TestWaitAhead: WaitAhead returns at once while a sink has fewer than ahead
+// entries pending, waits for a delivery while all have more, and reports a
+// stall when none comes within patience.
+func TestWaitAhead(t *testing.T) {
+	s := openTest(t, "")
+	for _, sink := range []string{"pager", "chat"} {
+		mustUpdate(t, s, func(tx *Tx) error {
+			for i := range 3 {
+				if _, err := tx.Enqueue(sink, event(fmt.Sprint(sink, i), "r", "k")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	ctx := t.Context()
+	if s.WaitAhead(ctx, []string{"pager", "chat", "empty"}, 2, time.Minute) {
+		t.Error("stalled although a sink has nothing pending")
+	}
+	if s.WaitAhead(ctx, nil, 2, time.Minute) {
+		t.Error("stalled with no sinks")
+	}
+	if !s.WaitAhead(ctx, []string{"pager", "chat"}, 2, time.Millisecond) {
+		t.Error("no stall reported with every sink ahead and no delivery")
+	}
+
+	// A delivery that leaves a sink below ahead ends the wait.
+	gen := s.Delivered()
+	waited := make(chan bool)
+	go func() { waited <- s.WaitAhead(ctx, []string{"pager", "chat"}, 3, time.Minute) }()
+	entries, err := s.Pending("chat", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Complete("chat", []Done{{Seq: entries[0].Seq, Result: sdk.Accept("")}}); err != nil {
+		t.Fatal(err)
+	}
+	if stalled := <-waited; stalled {
+		t.Error("stalled although chat delivered")
+	}
+	if s.Delivered() != gen+1 {
+		t.Errorf("Delivered = %d after one delivery from %d", s.Delivered(), gen)
+	}
+
+	// ctx ends the wait.
+	cctx, cancel := context.WithCancel(ctx)
+	go func() { waited <- s.WaitAhead(cctx, []string{"pager"}, 1, time.Minute) }()
+	cancel()
+	if <-waited {
+		t.Error("a cancelled wait reported a stall")
+	}
 }
