@@ -107,7 +107,7 @@ func envFor(info InputInfo) map[string]any {
 // compileRule compiles the expressions of one rule for one input.
 func compileRule(r *Rule, input string, info InputInfo, opts []expr.Option) (*compiled, []error) {
 	env := envFor(info)
-	base := append([]expr.Option{expr.Env(env), expr.MaxNodes(maxNodes)}, opts...)
+	base := append(append([]expr.Option{expr.Env(env), expr.MaxNodes(maxNodes)}, opts...), concatOptions()...)
 	c := &compiled{rule: r}
 	var errs []error
 	prog := func(key, src string, want expr.Option) *vm.Program {
