@@ -379,21 +379,7 @@ func appendInt(b []byte, i int) []byte {
 
 // appendMap writes m's pairs sorted by key.
 func appendMap(b []byte, m map[string]string) []byte {
-	b = binary.AppendUvarint(b, uint64(len(m)))
-	if len(m) == 0 {
-		return b
-	}
-	var stack [16]string
-	keys := stack[:0]
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		b = appendString(b, k)
-		b = appendString(b, m[k])
-	}
-	return b
+	return appendPairs(b, m, appendString)
 }
 
 // appendFields writes an alert's fields as appendMap does, except for their
@@ -402,6 +388,18 @@ func appendMap(b []byte, m map[string]string) []byte {
 // its bytes. The head holds the key, outside the compressed body, where the
 // compression cannot find it: this saves its length once more.
 func appendFields(b []byte, m map[string]string, key string) []byte {
+	return appendPairs(b, m, func(b []byte, v string) []byte {
+		if v == key {
+			return append(b, 0)
+		}
+		b = binary.AppendUvarint(b, uint64(len(v))+1)
+		return append(b, v...)
+	})
+}
+
+// appendPairs writes the count of m's pairs, then each key as a string and
+// its value with value, in key order.
+func appendPairs(b []byte, m map[string]string, value func(b []byte, v string) []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(m)))
 	if len(m) == 0 {
 		return b
@@ -414,12 +412,7 @@ func appendFields(b []byte, m map[string]string, key string) []byte {
 	slices.Sort(keys)
 	for _, k := range keys {
 		b = appendString(b, k)
-		if v := m[k]; v == key {
-			b = append(b, 0)
-		} else {
-			b = binary.AppendUvarint(b, uint64(len(v))+1)
-			b = append(b, v...)
-		}
+		b = value(b, m[k])
 	}
 	return b
 }
