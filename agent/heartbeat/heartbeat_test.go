@@ -39,10 +39,12 @@ func newMonitor(t *testing.T) *monitor {
 	m := &monitor{pings: make(chan ping, 100), status: http.StatusOK}
 	m.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		m.pings <- ping{r.Method, r.URL.EscapedPath(), r.URL.Query(), string(b)}
+		// The answer is taken before the test hears of the ping: a test
+		// that changes it after next returned means the next ping.
 		m.mu.Lock()
 		st := m.status
 		m.mu.Unlock()
+		m.pings <- ping{r.Method, r.URL.EscapedPath(), r.URL.Query(), string(b)}
 		w.WriteHeader(st)
 	}))
 	t.Cleanup(m.Close)
