@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,9 @@ import (
 // while it is in the middle of migrating the file (after rewriting the
 // alerts, and again after rewriting everything but before the commit), and
 // checks each time that the file is untouched. Then herald, started without
-// a failpoint, migrates it and lists every alert the old release held.
+// a failpoint, migrates it and lists every alert the old release held. The
+// same for a file of the schema 2 release, whose migration rewrites no
+// alerts (so it is killed before the commit only).
 func TestSIGKILLDuringMigration(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("uses SIGKILL")
@@ -30,10 +33,16 @@ func TestSIGKILLDuringMigration(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-race", "-tags", "failpoints", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("building herald with failpoints: %v\n%s", err, out)
 	}
-	fixture, err := os.ReadFile("../../agent/state/testdata/schema1.db")
+	t.Run("schema 1", func(t *testing.T) { testSIGKILLDuringMigration(t, bin, 1, "alerts", "done") })
+	t.Run("schema 2", func(t *testing.T) { testSIGKILLDuringMigration(t, bin, 2, "done") })
+}
+
+func testSIGKILLDuringMigration(t *testing.T, bin string, from int, points ...string) {
+	fixture, err := os.ReadFile(fmt.Sprintf("../../agent/state/testdata/schema%d.db", from))
 	if err != nil {
 		t.Fatal(err)
 	}
+	copyPath := fmt.Sprintf(".schema%d", from)
 	dir := t.TempDir()
 	cfg := alertsConfig(t, dir, "")
 	path := agent.StatePath(filepath.Join(dir, "state"))
@@ -44,7 +53,7 @@ func TestSIGKILLDuringMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	for _, point := range []string{"alerts", "done"} {
+	for _, point := range points {
 		cmd := exec.Command(bin, "run", "--config", cfg)
 		cmd.Env = append(os.Environ(), "HERALD_FAILPOINT=state-migrate:"+point)
 		stderr, err := cmd.StderrPipe()
@@ -99,8 +108,8 @@ func TestSIGKILLDuringMigration(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("herald alerts after the kills exited %d:\n%s%s", code, out, stderr)
 	}
-	if want := "herald: converted the state file " + path + " from schema 1 to " + strconv.Itoa(state.SchemaVersion) +
-		"; the file as it was is kept as " + path + ".schema1\n"; !strings.Contains(stderr, want) {
+	if want := "herald: converted the state file " + path + " from schema " + strconv.Itoa(from) + " to " + strconv.Itoa(state.SchemaVersion) +
+		"; the file as it was is kept as " + path + copyPath + "\n"; !strings.Contains(stderr, want) {
 		t.Errorf("herald alerts did not say it converted the file; stderr:\n%s\nwant the line %q", stderr, want)
 	}
 	var golden struct {
@@ -123,7 +132,7 @@ func TestSIGKILLDuringMigration(t *testing.T) {
 		got = append(got, a)
 	}
 	if len(got) != len(golden.Alerts) {
-		t.Fatalf("herald alerts lists %d alerts after the migration, the schema 1 release held %d:\n%s", len(got), len(golden.Alerts), out)
+		t.Fatalf("herald alerts lists %d alerts after the migration, the schema %d release held %d:\n%s", len(got), from, len(golden.Alerts), out)
 	}
 	for i := range got {
 		g, w := mustJSON(t, got[i]), mustJSON(t, golden.Alerts[i])
@@ -131,8 +140,8 @@ func TestSIGKILLDuringMigration(t *testing.T) {
 			t.Errorf("alert %d after the migration:\n got %s\nwant %s", i, g, w)
 		}
 	}
-	if _, err := os.Stat(path + ".schema1"); err != nil {
-		t.Errorf("no copy of the schema 1 file: %v", err)
+	if _, err := os.Stat(path + copyPath); err != nil {
+		t.Errorf("no copy of the schema %d file: %v", from, err)
 	}
 	// Converted once: the next command says nothing of it.
 	if _, stderr, code := runHerald(t, "alerts", "--config", cfg, "--all", "--json"); code != 0 || strings.Contains(stderr, "converted") {
