@@ -572,6 +572,10 @@ func (r *recordReader) varint(field string) int64 {
 // as n bytes, or records why it could not be read.
 func (r *recordReader) advance(field string, n int) bool {
 	switch {
+	case n > 1 && r.v[r.off+n-1] == 0:
+		// Go's decoders accept a varint padded with bytes of 0x80 and a
+		// final 0x00; it would encode back shorter.
+		r.fail(field, r.off, "varint not in its shortest form")
 	case n > 0:
 		r.off += n
 		return true

@@ -398,6 +398,8 @@ func TestRecordErrors(t *testing.T) {
 		{"title length cut", rec[:titleAt], "alert record: title: truncated at byte " + itoa(titleAt)},
 		{"huge length", append(bytes.Clone(rec[:titleAt]), 0xff, 0xff, 0xff, 0xff, 0x0f), "alert record: title: length 4294967295 exceeds the 0 bytes left"},
 		{"varint overflow", append(bytes.Clone(rec[:titleAt]), bytes.Repeat([]byte{0xff}, 11)...), "alert record: title: varint overflows 64 bits at byte " + itoa(titleAt)},
+		// 0x81 0x00 is 1, written in two bytes: one value, one encoding.
+		{"overlong varint", append(bytes.Clone(rec[:titleAt]), 0x81, 0x00, 'x'), "alert record: title: varint not in its shortest form at byte " + itoa(titleAt)},
 	} {
 		err := decodeAlertRecord(tt.rec, new(Alert), noDicts)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
