@@ -658,7 +658,7 @@ func (p *pipeline) keepPace(ctx context.Context) {
 		return
 	}
 	if p.paceSinks == nil {
-		p.paceSinks = slices.Sorted(maps.Keys(p.caps))
+		p.paceSinks = slices.Collect(maps.Keys(p.caps))
 	}
 	if p.stalled {
 		if p.store.Delivered() == p.stalledGen {

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"maps"
@@ -101,16 +102,16 @@ func decodeDict(k, v []byte) (id uint64, rule string, d *s2.Dict, err error) {
 		return 0, "", nil, fmt.Errorf("dictionary key %x is not a sequence number", k)
 	}
 	id = binary.BigEndian.Uint64(k)
-	r := newRecordReader("dictionary", v, true)
-	rule = r.str("rule")
+	r := newRecordReader("dictionary", v, false)
+	name := r.bytes("rule")
 	if r.err != nil {
 		return 0, "", nil, fmt.Errorf("dictionary %d: %w", id, r.err)
 	}
 	// MakeDict keeps the slice: give it memory of its own, not bbolt's map.
-	if d = s2.MakeDict([]byte(r.s[r.off:]), nil); d == nil {
+	if d = s2.MakeDict(bytes.Clone(v[r.off:]), nil); d == nil {
 		return 0, "", nil, fmt.Errorf("dictionary %d: %d bytes, not %d to %d", id, len(v)-r.off, s2.MinDictSize, s2.MaxDictSize)
 	}
-	return id, rule, d, nil
+	return id, string(name), d, nil
 }
 
 // dict returns the dictionary with id as this transaction sees it, or nil.
