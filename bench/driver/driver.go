@@ -48,6 +48,10 @@ type Options struct {
 	FailureRates []float64
 	// Rules is the number of rules both programs get (20); see ruleTable.
 	Rules int
+	// Format is the webhook sink's format: FormatHerald (the default), one
+	// request per event, or FormatAlertmanager, up to 100 alerts per request
+	// as syslog-ng batches its lines.
+	Format string
 	// Repo is the module root herald is built from; by default the directory
 	// above the working directory that holds Herald's go.mod.
 	Repo string
@@ -95,6 +99,13 @@ func (o *Options) defaults() error {
 	}
 	if o.Rules == 0 {
 		o.Rules = DefaultRules
+	}
+	switch o.Format {
+	case "":
+		o.Format = FormatHerald
+	case FormatHerald, FormatAlertmanager:
+	default:
+		return fmt.Errorf("format %q: want %s or %s", o.Format, FormatHerald, FormatAlertmanager)
 	}
 	var err error
 	if o.specs, err = ruleTable(o.Rules); err != nil {
@@ -175,7 +186,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 func runRate(ctx context.Context, o *Options, bin string, rate float64, base *Baseline) (*Results, error) {
 	log := o.Log
 	res := &Results{Started: time.Now(), Machine: machine()}
-	res.Workload = Workload{Rows: o.Rows, FailureRate: rate, Rules: len(o.specs), Seed: o.Seed, LatencyAlerts: o.Latency}
+	res.Workload = Workload{Rows: o.Rows, FailureRate: rate, Rules: len(o.specs), Format: o.Format, Seed: o.Seed, LatencyAlerts: o.Latency}
 	res.Herald.Binary = bin
 	dir := filepath.Join(o.WorkDir, "rate-"+strconv.FormatFloat(rate, 'f', -1, 64))
 	logPath, err := schedulerLog(dir)
@@ -276,7 +287,7 @@ func schedulerLog(dir string) (string, error) {
 }
 
 // launchHerald writes herald's config and rules into dir and starts it on
-// logPath with the webhook sink posting to url. The context it returns ends
+// logPath with the webhook sink posting to url in o.Format. The context it returns ends
 // when herald exits, so no wait outlives it.
 func launchHerald(ctx context.Context, o *Options, bin, dir, logPath, url string) (*proc, context.Context, context.CancelCauseFunc, error) {
 	dir = filepath.Join(dir, "herald-run")
@@ -284,7 +295,7 @@ func launchHerald(ctx context.Context, o *Options, bin, dir, logPath, url string
 		return nil, nil, nil, err
 	}
 	rulesPath, cfgPath := filepath.Join(dir, "rules.toml"), filepath.Join(dir, "herald.toml")
-	cfg, err := heraldConfig(filepath.Join(dir, "data"), logPath, rulesPath, url)
+	cfg, err := heraldConfig(filepath.Join(dir, "data"), logPath, rulesPath, url, o.Format)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -66,6 +66,7 @@ type Workload struct {
 	Bytes         int64   `json:"bytes"`
 	Alerts        int     `json:"alerts"`
 	Rules         int     `json:"rules"`
+	Format        string  `json:"format"`
 	Seed          uint64  `json:"seed"`
 	GenerateS     float64 `json:"generate_s"`
 	LatencyAlerts int     `json:"latency_alerts"`
@@ -375,8 +376,8 @@ func (rep *Report) WriteJSON(path string) error {
 // writeMeasured prints what one run measured.
 func (r *Results) writeMeasured(b *strings.Builder) error {
 	h, wl := &r.Herald, &r.Workload
-	fmt.Fprintf(b, "\nfailure rate %s: %d rows + header (%.1f MB, %.0f B/row), %d alerts, %d rules; %d latency alerts appended\n\n",
-		rateLabel(wl.FailureRate), wl.Rows, float64(wl.Bytes)/1e6, float64(wl.Bytes)/math.Max(float64(wl.Rows), 1), wl.Alerts, wl.Rules, wl.LatencyAlerts)
+	fmt.Fprintf(b, "\nfailure rate %s: %d rows + header (%.1f MB, %.0f B/row), %d alerts, %d rules, webhook format %s; %d latency alerts appended\n\n",
+		rateLabel(wl.FailureRate), wl.Rows, float64(wl.Bytes)/1e6, float64(wl.Bytes)/math.Max(float64(wl.Rows), 1), wl.Alerts, wl.Rules, orDash(wl.Format), wl.LatencyAlerts)
 
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "MEASURED\tHERALD\tSYSLOG-NG\tNOTE")

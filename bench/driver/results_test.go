@@ -38,7 +38,7 @@ func sample() *Results {
 	return &Results{
 		Started:  time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC),
 		Machine:  Machine{OS: "linux", Arch: "amd64", CPUs: 2, GoVersion: "go1.26.8", LoadAvg: "0.50 0.40 0.30"},
-		Workload: Workload{Rows: 1_000_000, FailureRate: 0.01, Bytes: 269_800_919, Alerts: 10_000, Rules: 20, Seed: 1, LatencyAlerts: 200},
+		Workload: Workload{Rows: 1_000_000, FailureRate: 0.01, Bytes: 269_800_919, Alerts: 10_000, Rules: 20, Format: FormatHerald, Seed: 1, LatencyAlerts: 200},
 		Herald: Herald{
 			CatchUpS: 1.2, CatchUpCPUS: 1.9, FirstAlertS: 0.05, RowsPerS: 833_333, MBPerS: 222,
 			AgentCatchUpCPUS: 1.2, BaselineAgentCPUS: 0.9, AgentCPUPerAlertUS: 30, CPUPerAlertUS: 95,

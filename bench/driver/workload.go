@@ -244,8 +244,19 @@ func matchSpec(cs []cond, field func(string) string) bool {
 	return true
 }
 
-// heraldConfig renders herald.toml for one run.
-func heraldConfig(dataDir, logPath, rulesPath, url string) (string, error) {
+// The webhook formats the benchmark runs (Options.Format).
+const (
+	FormatHerald       = "herald"
+	FormatAlertmanager = "alertmanager"
+)
+
+// batchSize is how many events syslog-ng posts in one request (batch-lines)
+// and, in the alertmanager format, Herald at most (max_alerts).
+const batchSize = 100
+
+// heraldConfig renders herald.toml for one run, with the webhook sink in
+// format.
+func heraldConfig(dataDir, logPath, rulesPath, url, format string) (string, error) {
 	for _, p := range []string{dataDir, logPath, rulesPath} {
 		if strings.ContainsAny(p, "'\n") {
 			return "", fmt.Errorf("path %q: a TOML literal string cannot hold a quote or newline", p)
@@ -273,11 +284,20 @@ name = "receiver"
 plugin = "webhook"
 [sink.config]
 url = %q
-
+format = %q
+%s
 [rules]
 files = ['%s']
 packs = [%s]
-`, dataDir, logPath, url, rulesPath, strings.Join(q, ", ")), nil
+`, dataDir, logPath, url, format, batchKeys(format), rulesPath, strings.Join(q, ", ")), nil
+}
+
+// batchKeys are the webhook keys that make format batch as syslog-ng does.
+func batchKeys(format string) string {
+	if format != FormatAlertmanager {
+		return ""
+	}
+	return fmt.Sprintf("max_alerts = %d\n", batchSize)
 }
 
 // syslogNGConfig renders the equivalent syslog-ng configuration: the same
@@ -316,11 +336,11 @@ destination d_http {
   http(url(%s) method("POST")
        headers("Content-Type: application/x-ndjson")
        body("$(format-json --key q.* --rekey q.* --shift 2)")
-       batch-lines(100) batch-timeout(200) workers(2));
+       batch-lines(%d) batch-timeout(200) workers(2));
 };
 
 log { source(s_qlik); parser(p_tsv); filter(f_rules); destination(d_http); flags(flow-control); };
-`, strings.Join(names, " or "), sngString(url))
+`, strings.Join(names, " or "), sngString(url), batchSize)
 	return b.String()
 }
 

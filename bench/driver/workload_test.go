@@ -264,12 +264,14 @@ func TestSyslogNGConfig(t *testing.T) {
 }
 
 func TestHeraldConfig(t *testing.T) {
-	cfg, err := heraldConfig("/w/data", "/w/logs/BENCH-NODE1_System_Scheduler.txt", "/w/rules.toml", "http://127.0.0.1:1/herald")
-	if err != nil {
-		t.Fatal(err)
+	for format, file := range map[string]string{FormatHerald: "herald.toml", FormatAlertmanager: "herald-alertmanager.toml"} {
+		cfg, err := heraldConfig("/w/data", "/w/logs/BENCH-NODE1_System_Scheduler.txt", "/w/rules.toml", "http://127.0.0.1:1/herald", format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, file, cfg)
 	}
-	golden(t, "herald.toml", cfg)
-	if _, err := heraldConfig("/it's/data", "/l", "/r", "http://x"); err == nil {
+	if _, err := heraldConfig("/it's/data", "/l", "/r", "http://x", FormatHerald); err == nil {
 		t.Fatal("a path with a quote was accepted")
 	}
 }

@@ -5,7 +5,9 @@
 // A request body may hold one JSON object (Herald's webhook sink sends one
 // event per request), a JSON array of objects, or several objects one after
 // another (NDJSON, as syslog-ng's http() destination batches them). Each
-// object is one event.
+// object is one event, except an Alertmanager webhook message (the webhook
+// sink's alertmanager format), an object with an "alerts" array: each of its
+// alerts is one event.
 package receiver
 
 import (
@@ -49,6 +51,10 @@ type Receiver struct {
 	changed  chan struct{} // closed and replaced at every arrival
 	now      func() time.Time
 }
+
+// AlertmanagerKeyLabel is the label whose value is an Alertmanager alert's
+// key: the webhook sink's default key_label.
+const AlertmanagerKeyLabel = "task_id"
 
 // maxBody caps one request body; a benchmark event is well under 4 KiB.
 const maxBody = 16 << 20
@@ -129,20 +135,35 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // decode returns the events of a body: objects, arrays of objects, or a
 // sequence of either.
 func decode(body []byte, at time.Time) ([]Event, error) {
-	type member struct {
-		Key    *string `json:"key"`
-		TaskID string  `json:"TaskId"`
-		Status string  `json:"status"`
-		Rule   string  `json:"rule"`
+	type amAlert struct {
+		Status string            `json:"status"`
+		Labels map[string]string `json:"labels"`
 	}
-	toEvent := func(m member) Event {
-		e := Event{At: at, Key: m.TaskID, Status: m.Status, Rule: m.Rule}
-		if m.Key != nil {
-			e.Key = *m.Key
-		}
-		return e
+	type member struct {
+		Key    *string   `json:"key"`
+		TaskID string    `json:"TaskId"`
+		Status string    `json:"status"`
+		Rule   string    `json:"rule"`
+		Alerts []amAlert `json:"alerts"`
 	}
 	var evs []Event
+	add := func(m member) error {
+		if m.Alerts == nil {
+			e := Event{At: at, Key: m.TaskID, Status: m.Status, Rule: m.Rule}
+			if m.Key != nil {
+				e.Key = *m.Key
+			}
+			evs = append(evs, e)
+			return nil
+		}
+		if len(m.Alerts) == 0 {
+			return errors.New("alertmanager message with no alert")
+		}
+		for _, a := range m.Alerts {
+			evs = append(evs, Event{At: at, Key: a.Labels[AlertmanagerKeyLabel], Status: a.Status, Rule: a.Labels["alertname"]})
+		}
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	for {
 		var raw json.RawMessage
@@ -160,14 +181,18 @@ func decode(body []byte, at time.Time) ([]Event, error) {
 			if err := json.Unmarshal(raw, &m); err != nil {
 				return nil, fmt.Errorf("event: %w", err)
 			}
-			evs = append(evs, toEvent(m))
+			if err := add(m); err != nil {
+				return nil, err
+			}
 		case len(raw) > 0 && raw[0] == '[':
 			var ms []member
 			if err := json.Unmarshal(raw, &ms); err != nil {
 				return nil, fmt.Errorf("array of events: %w", err)
 			}
 			for _, m := range ms {
-				evs = append(evs, toEvent(m))
+				if err := add(m); err != nil {
+					return nil, err
+				}
 			}
 		default:
 			return nil, fmt.Errorf("body holds %.20s, want JSON objects", raw)

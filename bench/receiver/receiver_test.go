@@ -41,6 +41,8 @@ func TestBodies(t *testing.T) {
 		{"empty key wins over TaskId", `{"key":"","TaskId":"x"}`, 204, []string{""}},
 		{"syslog-ng NDJSON", "{\"TaskId\":\"a\",\"Message\":\"m\"}\n{\"TaskId\":\"b\"}\n", 204, []string{"a", "b"}},
 		{"array", `[{"key":"a"},{"key":"b"},{"key":"c"}]`, 204, []string{"a", "b", "c"}},
+		{"alertmanager message", `{"receiver":"r","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"r1","task_id":"a"}},{"status":"resolved","labels":{"task_id":"b"}}]}`, 204, []string{"a", "b"}},
+		{"alertmanager message without alerts", `{"receiver":"r","alerts":[]}`, 400, nil},
 		{"not JSON", `key=a`, 400, nil},
 		{"empty", ``, 400, nil},
 		{"a string", `"a"`, 400, nil},
@@ -69,6 +71,15 @@ func TestBodies(t *testing.T) {
 func TestFields(t *testing.T) {
 	r := start(t)
 	post(t, r.URL("/herald"), `{"rule":"r1","status":"resolved","key":"k"}`)
+	ev := r.Events()[0]
+	if ev.Rule != "r1" || ev.Status != "resolved" || ev.Key != "k" || ev.At.IsZero() {
+		t.Fatalf("event %+v", ev)
+	}
+}
+
+func TestAlertmanagerFields(t *testing.T) {
+	r := start(t)
+	post(t, r.URL("/am"), `{"status":"resolved","alerts":[{"status":"resolved","labels":{"alertname":"r1","task_id":"k"}}]}`)
 	ev := r.Events()[0]
 	if ev.Rule != "r1" || ev.Status != "resolved" || ev.Key != "k" || ev.At.IsZero() {
 		t.Fatalf("event %+v", ev)

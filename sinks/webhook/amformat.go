@@ -83,11 +83,14 @@ type amRequest struct {
 // alertname, and splits each group into requests of at most maxAlerts.
 func (a *amSettings) requests(events []sdk.Event, results []sdk.Result) ([]amRequest, error) {
 	groups := map[string][]int{}
+	alerts := make([]amAlert, len(events))
 	for i, ev := range events {
-		if _, ok := a.alert(ev); !ok {
+		al, ok := a.alert(ev)
+		if !ok {
 			results[i] = sdk.Accept("")
 			continue
 		}
+		alerts[i] = al
 		groups[ev.Rule] = append(groups[ev.Rule], i)
 	}
 	var out []amRequest
@@ -97,8 +100,9 @@ func (a *amSettings) requests(events []sdk.Event, results []sdk.Result) ([]amReq
 				GroupLabels: map[string]string{amlabels.AlertName: rule}}
 			m.GroupKey = "{}:" + labelSetString(m.GroupLabels)
 			ids := sha256.New()
+			m.Alerts = make([]amAlert, 0, len(chunk))
 			for _, i := range chunk {
-				al, _ := a.alert(events[i])
+				al := alerts[i]
 				if al.Status == string(sdk.StatusFiring) {
 					m.Status = "firing"
 				}

@@ -227,3 +227,33 @@ func BenchmarkPlugin(b *testing.B) {
 		b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/n, "plugin-cpu-ns/event")
 	}
 }
+
+// BenchmarkSendAlertmanager is BenchmarkSend in the alertmanager format,
+// which carries the batch's 100 alerts in one request:
+//
+//	go test -run XXX -bench SendAlertmanager -cpu 1 ./sinks/webhook/
+func BenchmarkSendAlertmanager(b *testing.B) {
+	events := make([]sdk.Event, 100)
+	for i := range events {
+		events[i] = qlikEvent()
+		events[i].ID = fmt.Sprintf("01J8Z6V7Q3ZK5W2N8M4R6T%04d", i)
+		events[i].Key = fmt.Sprintf("bfa83a7b-f6ef-4af4-a817-a3a68969%04d", i)
+	}
+	base := startBenchReceiver(b, 0)
+	s, _ := configure(b, map[string]any{"url": base + "/hook", "format": "alertmanager", "max_alerts": 100})
+	s.log = slog.New(slog.DiscardHandler)
+	cpu0, cpuOK := cputime.Self()
+	b.ReportAllocs()
+	for b.Loop() {
+		for i, r := range s.Send(context.Background(), events) {
+			if r.Outcome != sdk.Accepted {
+				b.Fatalf("event %d: %+v", i, r)
+			}
+		}
+	}
+	n := float64(b.N * len(events))
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
+	if cpu1, _ := cputime.Self(); cpuOK {
+		b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/n, "cpu-ns/event")
+	}
+}

@@ -33,6 +33,7 @@ func main() {
 	rate := flag.Float64("failure-rate", qlikgen.DefaultFailureRate, "share of rows that are failed reloads, each raising an alert")
 	rates := flag.String("rates", "", "comma-separated failure rates, each a run of its own, e.g. 0.001,0.01,0.1 (overrides -failure-rate)")
 	flag.IntVar(&o.Rules, "rules", driver.DefaultRules, "rules both herald and syslog-ng get (at least 3; beyond 20 they are generated)")
+	flag.StringVar(&o.Format, "format", driver.FormatHerald, "the webhook sink's format: herald (a request per event) or alertmanager (up to 100 alerts per request, as syslog-ng batches)")
 	flag.IntVar(&o.Latency, "latency", 200, "alert rows appended one at a time for the latency measurement")
 	flag.DurationVar(&o.Idle, "idle", 30*time.Second, "how long idle CPU is measured")
 	flag.DurationVar(&o.Settle, "settle", 3*time.Second, "pause before the idle measurement")
