@@ -24,13 +24,17 @@ func BenchmarkApplyFire(b *testing.B) {
 	}
 	b.Cleanup(func() { s.Close() })
 	rule := &RuleInfo{ID: "qlik-reload-failed", Severity: "critical"}
-	l, err := New("QS-NODE1", []*RuleInfo{rule}, []Sink{{Name: "hook", Kind: "webhook"}}, func() time.Time { return t0 })
+	// The clock moves on with every match, as the agent's does: a clock that
+	// stood still would key every dedup id by the same time, so each would
+	// land on a page of its own instead of after the last one.
+	n := 0
+	now := func() time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	l, err := New("QS-NODE1", []*RuleInfo{rule}, []Sink{{Name: "hook", Kind: "webhook"}}, now)
 	if err != nil {
 		b.Fatal(err)
 	}
 	const perTx = 100
 	matches := make([]Match, perTx)
-	n := 0
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
