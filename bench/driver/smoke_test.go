@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -56,6 +57,49 @@ func TestSmoke(t *testing.T) {
 		}
 		smokeRun(t, res)
 	}
+}
+
+// TestSmokeAlertmanager is TestSmoke's 10 % run with the webhook in
+// Alertmanager's format: every alert still arrives once, in requests of up
+// to 100 (HERALD_BENCH=1, as TestSmoke).
+func TestSmokeAlertmanager(t *testing.T) {
+	if os.Getenv("HERALD_BENCH") != "1" {
+		t.Skip("set HERALD_BENCH=1 to run the benchmark's smoke mode against a real herald")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, Options{
+		Rows: 20_000, FailureRates: []float64{0.1}, Format: FormatAlertmanager, Latency: 20, Idle: time.Second,
+		Settle: 500 * time.Millisecond, Timeout: 5 * time.Minute, SkipSyslogNG: true,
+		Herald:  os.Getenv("HERALD_BENCH_BINARY"),
+		WorkDir: t.TempDir(),
+		Log:     slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed() {
+		var b strings.Builder
+		_ = rep.WriteTable(&b)
+		t.Fatalf("a check failed:\n%s", b.String())
+	}
+	res := rep.Runs[0]
+	if res.Workload.Format != FormatAlertmanager || res.Workload.Alerts != 2000 || res.Herald.OpenAlerts != 2020 {
+		t.Fatalf("workload %+v, %d open alerts; want the alertmanager format, 2000 alerts, 2020 open", res.Workload, res.Herald.OpenAlerts)
+	}
+	// 2,020 alerts in batches of at most 100 (the latency phase's one at a
+	// time): about 40 requests, not 2,020.
+	for _, c := range res.Checks {
+		var refused, requests int
+		if c.Name != "receiver accepted every request" {
+			continue
+		}
+		if _, err := fmt.Sscanf(c.Got, "%d of %d refused", &refused, &requests); err != nil || requests > 200 {
+			t.Fatalf("receiver: %q; want at most 200 requests for 2,020 alerts (%v)", c.Got, err)
+		}
+		return
+	}
+	t.Fatal("no check of the receiver's requests")
 }
 
 func smokeRun(t *testing.T, res *Results) {
