@@ -134,12 +134,7 @@ func receiverConns(b *testing.B, base string) int {
 // ns/event is wall time per event; cpu-ns/event (Unix only) is this
 // process's CPU time per event: the sink, net/http, and the GC.
 func BenchmarkSend(b *testing.B) {
-	events := make([]sdk.Event, 100)
-	for i := range events {
-		events[i] = qlikEvent()
-		events[i].ID = fmt.Sprintf("01J8Z6V7Q3ZK5W2N8M4R6T%04d", i)
-		events[i].Key = fmt.Sprintf("bfa83a7b-f6ef-4af4-a817-a3a68969%04d", i)
-	}
+	events := benchEvents()
 	for _, rc := range []struct {
 		name  string
 		delay time.Duration
@@ -148,22 +143,8 @@ func BenchmarkSend(b *testing.B) {
 		for _, conc := range benchConcurrency {
 			b.Run(fmt.Sprintf("%s/concurrency=%d", rc.name, conc), func(b *testing.B) {
 				s, _ := configure(b, map[string]any{"url": base + "/hook", "concurrency": conc})
-				s.log = slog.New(slog.DiscardHandler) // as in the plugin, below its log level
 				before := receiverConns(b, base)
-				cpu0, cpuOK := cputime.Self()
-				b.ReportAllocs()
-				for b.Loop() {
-					for i, r := range s.Send(context.Background(), events) {
-						if r.Outcome != sdk.Accepted {
-							b.Fatalf("event %d: %+v", i, r)
-						}
-					}
-				}
-				n := float64(b.N * len(events))
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/event")
-				if cpu1, _ := cputime.Self(); cpuOK {
-					b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/n, "cpu-ns/event")
-				}
+				sendAll(b, s, events)
 				// net/http may dial a spare connection when a request finds
 				// none idle for a moment; one per request would be churn.
 				if opened := receiverConns(b, base) - before; opened > 2*conc {
@@ -203,12 +184,7 @@ func BenchmarkPlugin(b *testing.B) {
 	if err := p.Configure(context.Background(), []byte(`{"url": "`+base+`/hook", "concurrency": 8}`)); err != nil {
 		b.Fatal(err)
 	}
-	events := make([]sdk.Event, 100)
-	for i := range events {
-		events[i] = qlikEvent()
-		events[i].ID = fmt.Sprintf("01J8Z6V7Q3ZK5W2N8M4R6T%04d", i)
-		events[i].Key = fmt.Sprintf("bfa83a7b-f6ef-4af4-a817-a3a68969%04d", i)
-	}
+	events := benchEvents()
 	cpu0, cpuOK := pidCPU(p.Pid())
 	for b.Loop() {
 		results, err := p.Send(context.Background(), events)
@@ -233,15 +209,30 @@ func BenchmarkPlugin(b *testing.B) {
 //
 //	go test -run XXX -bench SendAlertmanager -cpu 1 ./sinks/webhook/
 func BenchmarkSendAlertmanager(b *testing.B) {
+	events := benchEvents()
+	base := startBenchReceiver(b, 0)
+	s, _ := configure(b, map[string]any{"url": base + "/hook", "format": "alertmanager", "max_alerts": 100})
+	sendAll(b, s, events)
+}
+
+// benchEvents is a batch of 100 events of 100 alerts, as the dispatcher
+// batches them.
+func benchEvents() []sdk.Event {
 	events := make([]sdk.Event, 100)
 	for i := range events {
 		events[i] = qlikEvent()
 		events[i].ID = fmt.Sprintf("01J8Z6V7Q3ZK5W2N8M4R6T%04d", i)
 		events[i].Key = fmt.Sprintf("bfa83a7b-f6ef-4af4-a817-a3a68969%04d", i)
 	}
-	base := startBenchReceiver(b, 0)
-	s, _ := configure(b, map[string]any{"url": base + "/hook", "format": "alertmanager", "max_alerts": 100})
-	s.log = slog.New(slog.DiscardHandler)
+	return events
+}
+
+// sendAll sends events with s until the benchmark is done, each batch
+// accepted in full, and reports wall and CPU time per event (the latter on
+// Unix only).
+func sendAll(b *testing.B, s *Sink, events []sdk.Event) {
+	b.Helper()
+	s.log = slog.New(slog.DiscardHandler) // as in the plugin, below its log level
 	cpu0, cpuOK := cputime.Self()
 	b.ReportAllocs()
 	for b.Loop() {
