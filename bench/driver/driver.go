@@ -287,8 +287,8 @@ func schedulerLog(dir string) (string, error) {
 }
 
 // launchHerald writes herald's config and rules into dir and starts it on
-// logPath with the webhook sink posting to url in o.Format. The context it returns ends
-// when herald exits, so no wait outlives it.
+// logPath with the webhook sink posting to url in o.Format. The context it
+// returns ends when herald exits, so no wait outlives it.
 func launchHerald(ctx context.Context, o *Options, bin, dir, logPath, url string) (*proc, context.Context, context.CancelCauseFunc, error) {
 	dir = filepath.Join(dir, "herald-run")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
