@@ -220,6 +220,8 @@ func TestRefused(t *testing.T) {
 		{name: "wrong body token", format: FormatRocketChat, target: "/h", body: strings.Replace(bodyReply, token, "guess", 1), want: 401},
 		{name: "a wrong query token is not saved by the body's", format: FormatRocketChat, target: "/h?token=guess", body: bodyReply, want: 401},
 		{name: "no body token and malformed", format: FormatRocketChat, target: "/h", body: `{"token":`, want: 401},
+		{name: "body token, then malformed", format: FormatRocketChat, target: "/h", body: `{"token":"` + token + `"`, want: 400},
+		{name: "body token after TokenWindow", format: FormatRocketChat, target: "/h", body: `{"pad":"` + strings.Repeat("x", TokenWindow) + `","token":"` + token + `"}`, want: 401},
 		{name: "too large", format: FormatSIGNL4, target: "/h?token=" + token, body: big, want: 413},
 		{name: "malformed", format: FormatSIGNL4, target: "/h?token=" + token, body: `{"eventType":`, want: 400},
 		{name: "trailing data", format: FormatSIGNL4, target: "/h?token=" + token, body: bodyTest + "{}", want: 400},
