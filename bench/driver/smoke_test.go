@@ -20,21 +20,7 @@ import (
 // harness measures (every alert arrives once, all numbers are there), not
 // that the budget is met: that depends on the machine.
 func TestSmoke(t *testing.T) {
-	if os.Getenv("HERALD_BENCH") != "1" {
-		t.Skip("set HERALD_BENCH=1 to run the benchmark's smoke mode against a real herald")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	rep, err := Run(ctx, Options{
-		Rows: 20_000, FailureRates: []float64{0.01, 0.1}, Rules: 30, Latency: 20, Idle: 2 * time.Second, Settle: 500 * time.Millisecond,
-		Timeout: 5 * time.Minute,
-		Herald:  os.Getenv("HERALD_BENCH_BINARY"),
-		WorkDir: t.TempDir(),
-		Log:     slog.New(slog.NewTextHandler(testWriter{t}, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := runSmoke(t, Options{FailureRates: []float64{0.01, 0.1}, Rules: 30, Idle: 2 * time.Second})
 	var b strings.Builder
 	if err := rep.WriteTable(&b); err != nil {
 		t.Fatal(err)
@@ -63,21 +49,7 @@ func TestSmoke(t *testing.T) {
 // Alertmanager's format: every alert still arrives once, in requests of up
 // to 100 (HERALD_BENCH=1, as TestSmoke).
 func TestSmokeAlertmanager(t *testing.T) {
-	if os.Getenv("HERALD_BENCH") != "1" {
-		t.Skip("set HERALD_BENCH=1 to run the benchmark's smoke mode against a real herald")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	rep, err := Run(ctx, Options{
-		Rows: 20_000, FailureRates: []float64{0.1}, Format: FormatAlertmanager, Latency: 20, Idle: time.Second,
-		Settle: 500 * time.Millisecond, Timeout: 5 * time.Minute, SkipSyslogNG: true,
-		Herald:  os.Getenv("HERALD_BENCH_BINARY"),
-		WorkDir: t.TempDir(),
-		Log:     slog.New(slog.NewTextHandler(testWriter{t}, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := runSmoke(t, Options{FailureRates: []float64{0.1}, Format: FormatAlertmanager, Idle: time.Second, SkipSyslogNG: true})
 	if rep.Failed() {
 		var b strings.Builder
 		_ = rep.WriteTable(&b)
@@ -100,6 +72,27 @@ func TestSmokeAlertmanager(t *testing.T) {
 		return
 	}
 	t.Fatal("no check of the receiver's requests")
+}
+
+// runSmoke runs the benchmark at the smoke size with o's rates, rules,
+// format and idle window, against the herald of HERALD_BENCH_BINARY or one
+// built from this repository; it skips t unless HERALD_BENCH=1.
+func runSmoke(t *testing.T, o Options) *Report {
+	t.Helper()
+	if os.Getenv("HERALD_BENCH") != "1" {
+		t.Skip("set HERALD_BENCH=1 to run the benchmark's smoke mode against a real herald")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	o.Rows, o.Latency, o.Settle, o.Timeout = 20_000, 20, 500*time.Millisecond, 5*time.Minute
+	o.Herald = os.Getenv("HERALD_BENCH_BINARY")
+	o.WorkDir = t.TempDir()
+	o.Log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	rep, err := Run(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
 }
 
 func smokeRun(t *testing.T, res *Results) {
